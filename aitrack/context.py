@@ -1,0 +1,45 @@
+"""Settings → the objects commands need (engine, repository, HTTP config), built once per command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from aitrack.errors import DatabaseError
+from aitrack.settings import Settings
+from db import migrate
+from db.repository import Repository
+from db.session import DatabaseUnavailable, make_engine
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        try:
+            return make_engine(self.settings.resolved_database_url)
+        except DatabaseUnavailable as exc:
+            raise DatabaseError(str(exc)) from None
+
+    @cached_property
+    def repository(self) -> Repository:
+        return Repository(self.engine)
+
+    def upgrade_database(self) -> tuple[str | None, str | None]:
+        before = migrate.current_revision(self.engine)
+        migrate.upgrade(self.engine)
+        return before, migrate.current_revision(self.engine)
+
+    def require_schema(self) -> Repository:
+        """The repository, or a clear error if the database has not been migrated to head."""
+        current = migrate.current_revision(self.engine)
+        head = migrate.head_revision(self.engine)
+        if current != head:
+            raise DatabaseError(
+                f"database schema is at {current or 'nothing (empty database)'}, expected {head}: run `aitrack db upgrade`"
+            )
+        return self.repository

@@ -1,0 +1,75 @@
+"""The observation frame contract (DESIGN §3): a polars schema in, a validated frame out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import polars as pl
+
+VALUE_KINDS = ("measured", "estimate", "provisional", "projection", "target", "pledge", "claim")
+# Kinds that describe what happened; the others are statements about the future or intentions
+# and never enter a forecast as history.
+HISTORY_KINDS = ("measured", "estimate", "provisional")
+
+OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
+    "indicator": pl.String(),
+    "country": pl.String(),
+    "year": pl.Int64(),
+    "value": pl.Float64(),
+    "unit": pl.String(),
+    "value_kind": pl.String(),
+    "source": pl.String(),
+    "source_series": pl.String(),
+    "retrieved_at": pl.Datetime("us", "UTC"),
+    "vintage": pl.String(),
+    "snapshot_id": pl.String(),
+}
+OBSERVATION_COLUMNS = tuple(OBSERVATION_SCHEMA)
+NATURAL_KEY = ("indicator", "country", "year", "source", "vintage")
+
+
+class ObservationFrameError(ValueError):
+    """A frame that breaks the observation contract (missing column, null value, bad code)."""
+
+
+def empty_observations() -> pl.DataFrame:
+    return pl.DataFrame(schema=OBSERVATION_SCHEMA)
+
+
+def validate_observations(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast to the contract's dtypes and check its rules; raise ObservationFrameError naming the rule."""
+    missing = [c for c in OBSERVATION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ObservationFrameError(f"observation frame lacks column(s): {', '.join(missing)}")
+    try:
+        out = frame.select(
+            [pl.col(c).cast(dtype, strict=True) for c, dtype in OBSERVATION_SCHEMA.items()]
+        )
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        raise ObservationFrameError(f"observation frame has a column of the wrong type: {exc}") from exc
+    if out.height == 0:
+        return out
+    nulls = [c for c in OBSERVATION_COLUMNS if out[c].null_count()]
+    if nulls:
+        raise ObservationFrameError(f"observation frame has nulls in: {', '.join(nulls)}")
+    if not out["value"].is_finite().all():
+        raise ObservationFrameError("observation frame has a non-finite value")
+    bad_kind = out.filter(~pl.col("value_kind").is_in(VALUE_KINDS))
+    if bad_kind.height:
+        raise ObservationFrameError(
+            f"unknown value_kind {bad_kind['value_kind'][0]!r}; expected one of {', '.join(VALUE_KINDS)}"
+        )
+    bad_country = out.filter(~pl.col("country").str.contains(r"^[A-Z]{3}$"))
+    if bad_country.height:
+        raise ObservationFrameError(f"country {bad_country['country'][0]!r} is not an ISO3 code")
+    dupes = out.select(NATURAL_KEY).is_duplicated()
+    if dupes.any():
+        row = out.filter(dupes).row(0, named=True)
+        raise ObservationFrameError(
+            "observation frame repeats a key: " + ", ".join(f"{k}={row[k]}" for k in NATURAL_KEY)
+        )
+    return out
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,1 @@
+"""Source fetchers: typed query → extract (I/O, raw payloads) → transform (pure, observation frame)."""

@@ -1,0 +1,189 @@
+"""The fetcher contract: typed query parameters → raw payloads (extract, I/O only) → observation frame (transform, pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from db.frames import OBSERVATION_SCHEMA, empty_observations, validate_observations
+from fetchers.errors import EmptyDataError, SourceQueryError, SourceUnavailableError
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class SourceQuery(BaseModel):
+    """Base for each fetcher's typed query; unknown parameters are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: int | None = None  # earliest year wanted; None = everything the source has
+
+
+@dataclass(frozen=True)
+class RawPayload:
+    """One response body exactly as it came, with where and when it came from."""
+
+    source: str
+    url: str  # without any API key
+    params: dict[str, Any]
+    status: int
+    content: bytes
+    retrieved_at: datetime
+    media_type: str = "application/octet-stream"
+    published: str | None = None  # provider's release / last-updated date, if the payload says so
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"file": "...", "parser": "..."} for snapshot files
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Provenance shared by everything a source delivers (stored in the `source` table)."""
+
+    id: str
+    producer: str
+    title: str
+    homepage: str
+    licence: str
+    citation: str
+    redistributable: bool
+    cadence_days: int  # how often the provider updates; `status --check` compares against it
+
+
+class Fetcher(ABC):
+    """A source. Subclasses set `info` and `Query`, implement `extract` and `transform`."""
+
+    info: ClassVar[SourceInfo]
+    Query: ClassVar[type[SourceQuery]] = SourceQuery
+    default_base_url: ClassVar[str] = ""  # live fetchers: overridable per source through HttpConfig.base_urls
+
+    @abstractmethod
+    def extract(self, query: SourceQuery, client: "httpx.Client") -> list[RawPayload]:
+        """Do the I/O: return the raw payloads. Raise fetchers.errors types, never store anything."""
+
+    @abstractmethod
+    def transform(self, payloads: list[RawPayload], query: SourceQuery) -> pl.DataFrame:
+        """Pure: parse payloads into an observation frame (db.frames contract). Raise SchemaDriftError on a bad shape."""
+
+
+# -- helpers shared by the live fetchers --------------------------------------------------------
+
+
+def vintage_of(payload: RawPayload, published: str | None = None) -> str:
+    """Provider's release date when known, else the retrieval date (YYYY-MM-DD)."""
+    chosen = published or payload.published
+    if chosen:
+        return str(chosen)[:10]
+    return payload.retrieved_at.astimezone(timezone.utc).date().isoformat()
+
+
+def observations_from_records(records: Iterable[Mapping[str, Any]], payload: RawPayload, *, source: str,
+                              vintage: str | None = None) -> pl.DataFrame:
+    """Records with indicator, country, year, value, unit, value_kind, source_series → a validated observation frame.
+
+    Provenance columns (source, retrieved_at, vintage, snapshot_id) come from the payload, so every row can be traced
+    to the bytes it was parsed from.
+    """
+    rows = list(records)
+    if not rows:
+        return empty_observations()
+    retrieved = payload.retrieved_at
+    if retrieved.tzinfo is None:
+        retrieved = retrieved.replace(tzinfo=timezone.utc)
+    frame = pl.DataFrame(
+        {
+            "indicator": [r["indicator"] for r in rows],
+            "country": [r["country"] for r in rows],
+            "year": [int(r["year"]) for r in rows],
+            "value": [float(r["value"]) for r in rows],
+            "unit": [r["unit"] for r in rows],
+            "value_kind": [r.get("value_kind", "measured") for r in rows],
+            "source": [source] * len(rows),
+            "source_series": [r["source_series"] for r in rows],
+            "retrieved_at": [retrieved] * len(rows),
+            "vintage": [vintage or vintage_of(payload)] * len(rows),
+            "snapshot_id": [payload.sha256] * len(rows),
+        },
+        schema=OBSERVATION_SCHEMA,
+    )
+    return validate_observations(frame)
+
+
+def concat_observations(frames: Iterable[pl.DataFrame], *, source: str, what: str) -> pl.DataFrame:
+    """Stack per-payload frames; an overall empty result is EmptyDataError (a request that found nothing)."""
+    parts = [f for f in frames if f.height]
+    if not parts:
+        raise EmptyDataError(f"{source}: no observations in {what}")
+    return validate_observations(pl.concat(parts, how="vertical").sort(["indicator", "country", "year"]))
+
+
+def raise_for_client_error(response: "httpx.Response", source: str, public_url: str) -> None:
+    """A 4xx means our request was wrong (bad code, bad key): SourceQueryError with the provider's own words."""
+    if 400 <= response.status_code < 500:
+        message = response.text[:500].strip() or response.reason_phrase
+        raise SourceQueryError(f"{source}: HTTP {response.status_code} for {public_url}: {message}",
+                               status=response.status_code, url=public_url)
+    if response.status_code >= 500:
+        raise SourceUnavailableError(f"{source}: HTTP {response.status_code} for {public_url}")
+
+
+class CountryResolver:
+    """Provider labels → ISO3 through fetchers.countries, remembering labels that no mapping file knows.
+
+    Unknown labels are dropped (they may be new regions) but reported, so a mapping file can be completed instead of
+    a country silently vanishing.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.unknown: set[str] = set()
+
+    def __call__(self, label: str) -> str | None:
+        from fetchers import countries
+
+        code = countries.to_iso3(label, self.source)
+        if code is None and label.strip():
+            folded = label.strip().casefold()
+            listed = folded in countries._overrides(self.source) or countries.is_aggregate(label)
+            if not listed:
+                self.unknown.add(label.strip())
+        return code
+
+    def report(self, what: str) -> None:
+        if self.unknown:
+            logging.getLogger(f"fetchers.{self.source}").warning(
+                "%s: %d label(s) not in any country mapping, dropped: %s", what, len(self.unknown),
+                ", ".join(sorted(self.unknown)[:20]))
+
+
+def get_payload(client: "httpx.Client", source: str, path: str, params: Mapping[str, Any] | None = None, *,
+                extra: Mapping[str, Any] | None = None, published: str | None = None) -> RawPayload:
+    """GET one resource and keep its body as it came; 4xx/5xx become typed errors. The stored URL carries no key."""
+    from fetchers.http import redact_url
+
+    clean_params = dict(params or {})
+    response = client.get(path, params=clean_params)
+    public_url = redact_url(response.request.url)
+    raise_for_client_error(response, source, public_url)
+    return RawPayload(
+        source=source,
+        url=public_url,
+        params=clean_params,
+        status=response.status_code,
+        content=response.content,
+        retrieved_at=datetime.now(timezone.utc),
+        media_type=response.headers.get("content-type", "application/octet-stream").split(";")[0].strip(),
+        published=published,
+        extra=dict(extra or {}),
+    )

@@ -1,0 +1,75 @@
+"""Provider country labels → ISO 3166-1 alpha-3, from per-source mapping files; aggregates excluded by a list, never by `if` chains."""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import pycountry
+
+MAPPING_DIR = Path(__file__).with_name("countries")
+# ISO 3166 reserves X** codes for user assignment: the project uses XUC for "the US–China pair as one bilateral unit".
+PAIR_CODE = "XUC"
+# Regional / world aggregates kept as observations (their codes are not ISO countries).
+KNOWN_AGGREGATES = {"WLD": "World", "EUU": "European Union", PAIR_CODE: "United States–China (bilateral)"}
+
+
+@lru_cache(maxsize=None)
+def _overrides(source: str) -> dict[str, str | None]:
+    """`<source>.csv` with columns label,iso3: an empty iso3 means "known, not a country, drop it"."""
+    path = MAPPING_DIR / f"{source}.csv"
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {row["label"].strip().casefold(): (row["iso3"].strip() or None) for row in csv.DictReader(fh)}
+
+
+@lru_cache(maxsize=None)
+def aggregates() -> frozenset[str]:
+    """Labels and codes of aggregates (regions, income groups, 'World'…) that are not countries."""
+    path = MAPPING_DIR / "aggregates.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        return frozenset(row["label"].strip().casefold() for row in csv.DictReader(fh))
+
+
+def is_aggregate(label: str) -> bool:
+    return label.strip().casefold() in aggregates()
+
+
+@lru_cache(maxsize=4096)
+def to_iso3(label: str, source: str) -> str | None:
+    """ISO3 for a provider's label (name, alpha-2 or alpha-3), or None when it is an aggregate or unknown.
+
+    Order: the source's override file, the known aggregates we keep (WLD…), then pycountry's ISO 3166 table.
+    """
+    key = label.strip()
+    if not key:
+        return None
+    folded = key.casefold()
+    overrides = _overrides(source)
+    if folded in overrides:
+        return overrides[folded]
+    if key.upper() in KNOWN_AGGREGATES:
+        return key.upper()
+    if folded in aggregates():
+        return None
+    try:
+        record = pycountry.countries.lookup(key)
+    except LookupError:
+        return None
+    return record.alpha_3
+
+
+def is_valid_code(code: str) -> bool:
+    """True for an ISO3 country code or one of the aggregates the project keeps."""
+    if code in KNOWN_AGGREGATES:
+        return True
+    return pycountry.countries.get(alpha_3=code) is not None
+
+
+def country_name(code: str) -> str:
+    if code in KNOWN_AGGREGATES:
+        return KNOWN_AGGREGATES[code]
+    record = pycountry.countries.get(alpha_3=code)
+    return record.name if record else code

@@ -1,0 +1,315 @@
+"""The indicator catalog: `catalog.yaml` in, a validated `Catalog` (entries + dimension config) out; a bad entry fails naming its id and field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+
+DIMENSIONS = ("values", "cohesion", "influence", "legitimacy")
+SOURCE_IDS = (
+    "worldbank", "openalex", "oecd", "owid", "epoch", "ncses", "top500", "unga", "vdem",
+    "freedomhouse", "pew", "opendoors", "oecd_ai", "user", "aitrack",
+)
+# Units the catalog knows, with the scale a forecast works on. Counts and money are positive and
+# grow multiplicatively (log); percentages and shares are bounded (logit with their bounds); scores
+# are bounded indices whose changes are additive (level).
+UNIT_SCALES: dict[str, tuple[str, tuple[float, float] | None]] = {
+    "count": ("log", None),
+    "people": ("log", None),
+    "usd": ("log", None),
+    "usd_ppp": ("log", None),
+    "usd_const": ("log", None),
+    "usd_million": ("log", None),
+    "usd_ppp_million": ("log", None),
+    "per_million": ("log", None),
+    "pct": ("logit", (0.0, 100.0)),
+    "pct_gdp": ("logit", (0.0, 100.0)),
+    "share": ("logit", (0.0, 1.0)),
+    "score": ("level", None),
+}
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed; the message names the entry id and the field."""
+
+    def __init__(self, message: str, *, entry: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.entry = entry
+        self.field = field
+
+
+class Category(str, Enum):
+    research = "research"
+    patents = "patents"
+    rd = "rd"
+    talent = "talent"
+    financing = "financing"
+    compute = "compute"
+    economy = "economy"
+    legitimacy = "legitimacy"
+    values = "values"
+    influence = "influence"
+    other = "other"  # user-imported series whose theme the importer did not say
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceRef(_Strict):
+    source: Literal[SOURCE_IDS]  # type: ignore[valid-type]
+    series: str = Field(min_length=1)
+
+
+class IndicatorEntry(_Strict):
+    """One indicator: what it measures, where it comes from, which dimensions it feeds."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    unit: str
+    category: Category
+    direction: Literal["higher_is_better", "lower_is_better"]
+    comparison: Literal["pair", "single_country", "bilateral", "evidence_only"]
+    forecast_scale: Literal["log", "logit", "level"] | None = None
+    bounds: tuple[float, float] | None = None
+    sources: tuple[SourceRef, ...] = ()
+    dimensions: dict[Literal[DIMENSIONS], float] = Field(default_factory=dict)  # type: ignore[valid-type]
+    cadence_days: int = Field(gt=0)
+    caveats: tuple[str, ...] = ()
+    derived_from: tuple[str, ...] | None = None
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        if unit not in UNIT_SCALES:
+            raise ValueError(f"unknown unit {unit!r}; known: {', '.join(UNIT_SCALES)}")
+        return unit
+
+    @field_validator("dimensions")
+    @classmethod
+    def _positive_weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        for name, weight in weights.items():
+            if not weight > 0:
+                raise ValueError(f"weight for {name} must be > 0, got {weight}")
+        return weights
+
+    @field_validator("caveats")
+    @classmethod
+    def _non_empty_caveats(cls, caveats: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not c.strip() for c in caveats):
+            raise ValueError("a caveat is empty")
+        return caveats
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "IndicatorEntry":
+        if self.comparison == "evidence_only":
+            if self.sources:
+                raise ValueError("sources: an evidence_only indicator has no data series")
+            if self.dimensions:
+                raise ValueError("dimensions: an evidence_only indicator cannot carry a weight")
+        else:
+            if not self.sources:
+                raise ValueError("sources: at least one source is required")
+            if self.forecast_scale is None:
+                raise ValueError("forecast_scale: required for an indicator with a data series")
+        if self.dimensions and self.comparison != "pair":
+            # Only a series that both countries have yields a pair share to aggregate.
+            raise ValueError(f"dimensions: a {self.comparison} indicator has no pair share to weight")
+        if self.forecast_scale == "logit":
+            if self.bounds is None:
+                raise ValueError("bounds: a logit forecast_scale needs [low, high]")
+            if not self.bounds[0] < self.bounds[1]:
+                raise ValueError("bounds: low must be below high")
+        elif self.bounds is not None:
+            raise ValueError("bounds: only a logit forecast_scale takes bounds")
+        derived_source = any(s.source == "aitrack" for s in self.sources)
+        if self.derived_from is not None and not derived_source:
+            raise ValueError("sources: a derived indicator's source is aitrack")
+        if derived_source and not self.derived_from:
+            raise ValueError("derived_from: an aitrack-derived indicator lists its inputs")
+        return self
+
+    @property
+    def evidence_only(self) -> bool:
+        return self.comparison == "evidence_only"
+
+    @property
+    def is_derived(self) -> bool:
+        return self.derived_from is not None
+
+
+class DimensionSpec(_Strict):
+    """A dimension's configuration: what it means, where the seed says so, how much data it needs."""
+
+    name: str
+    description: str = Field(min_length=1)
+    seed_citations: tuple[str, ...] = Field(min_length=1)
+    coverage_threshold: float = Field(gt=0, le=1)  # weight share that must be present for a score
+    min_indicators: int = Field(ge=1)
+    dirichlet_concentration: float = Field(gt=0)
+    gaps: tuple[str, ...] = ()  # the seed's proxies that have no pair series (documented, never scored)
+
+
+class Catalog:
+    """Validated indicator entries and dimension specs, looked up by id."""
+
+    def __init__(self, entries: Mapping[str, IndicatorEntry], dimensions: Mapping[str, DimensionSpec]) -> None:
+        self._entries = dict(entries)
+        self.dimensions: dict[str, DimensionSpec] = dict(dimensions)
+
+    def __iter__(self) -> Iterator[IndicatorEntry]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, indicator: object) -> bool:
+        return indicator in self._entries
+
+    @property
+    def entries(self) -> dict[str, IndicatorEntry]:
+        return dict(self._entries)
+
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+    def get(self, indicator: str) -> IndicatorEntry:
+        try:
+            return self._entries[indicator]
+        except KeyError:
+            raise KeyError(f"indicator {indicator!r} is not in the catalog") from None
+
+    def source_priority(self, indicator: str) -> list[str]:
+        """Source ids in the order a repeated (indicator, country, year) is resolved: first wins."""
+        seen: list[str] = []
+        for ref in self.get(indicator).sources:
+            if ref.source not in seen:
+                seen.append(ref.source)
+        return seen
+
+    def dimension_weights(self, dimension: str) -> dict[str, float]:
+        """Nominal weights of the dimension's member indicators, in catalog order."""
+        if dimension not in self.dimensions:
+            raise KeyError(f"dimension {dimension!r} is not configured")
+        return {e.id: e.dimensions[dimension] for e in self if dimension in e.dimensions}
+
+    def register_user_indicator(
+        self, indicator: str, unit: str, *, name: str | None = None, category: str = "other"
+    ) -> IndicatorEntry:
+        """Add an analyst's series (`aitrack import`) and return its entry; scale and bounds follow the unit."""
+        if unit not in UNIT_SCALES:
+            raise CatalogError(
+                f"{indicator}: unit: unknown unit {unit!r}; known: {', '.join(UNIT_SCALES)}",
+                entry=indicator, field="unit",
+            )
+        if indicator in self._entries:
+            existing = self._entries[indicator]
+            if existing.unit != unit:
+                raise CatalogError(
+                    f"{indicator}: unit: already catalogued in {existing.unit!r}, import says {unit!r}",
+                    entry=indicator, field="unit",
+                )
+            return existing
+        scale, bounds = UNIT_SCALES[unit]
+        raw = {
+            "id": indicator,
+            "name": name or indicator.replace("_", " "),
+            "unit": unit,
+            "category": category,
+            "direction": "higher_is_better",
+            "comparison": "pair",
+            "forecast_scale": scale,
+            "bounds": bounds,
+            "sources": [{"source": "user", "series": indicator}],
+            "cadence_days": 365,
+            "caveats": ["Imported by an analyst: provenance is the imported file's, not a catalogued source."],
+        }
+        entry = _validate_entry(raw, position=len(self._entries))
+        self._entries[indicator] = entry
+        return entry
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(entry)"
+
+
+def _validate_entry(raw: Any, *, position: int) -> IndicatorEntry:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"indicators[{position}]: (entry): expected a mapping, got {type(raw).__name__}")
+    label = str(raw.get("id") or f"indicators[{position}]")
+    try:
+        return IndicatorEntry.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(first["loc"])
+        raise CatalogError(f"{label}: {field}: {first['msg']}", entry=label, field=field) from exc
+
+
+def _validate_dimension(name: str, raw: Any) -> DimensionSpec:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"dimension {name}: (entry): expected a mapping", entry=name)
+    try:
+        return DimensionSpec.model_validate({"name": name, **raw})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(first["loc"])
+        raise CatalogError(f"dimension {name}: {field}: {first['msg']}", entry=name, field=field) from exc
+
+
+def parse_catalog(document: Any) -> Catalog:
+    """Validate a parsed catalog document (the YAML's top-level mapping) into a Catalog."""
+    if not isinstance(document, dict):
+        raise CatalogError("catalog: (document): expected a mapping with 'dimensions' and 'indicators'")
+    unknown = set(document) - {"dimensions", "indicators"}
+    if unknown:
+        raise CatalogError(f"catalog: {sorted(unknown)[0]}: unknown top-level key")
+    raw_dims = document.get("dimensions")
+    if not isinstance(raw_dims, dict) or set(raw_dims) != set(DIMENSIONS):
+        raise CatalogError(f"catalog: dimensions: must configure exactly {', '.join(DIMENSIONS)}", field="dimensions")
+    dimensions = {name: _validate_dimension(name, raw_dims[name]) for name in DIMENSIONS}
+
+    raw_entries = document.get("indicators")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise CatalogError("catalog: indicators: expected a non-empty list", field="indicators")
+    entries: dict[str, IndicatorEntry] = {}
+    for position, raw in enumerate(raw_entries):
+        entry = _validate_entry(raw, position=position)
+        if entry.id in entries:
+            raise CatalogError(f"{entry.id}: id: duplicate entry", entry=entry.id, field="id")
+        entries[entry.id] = entry
+
+    for entry in entries.values():
+        for parent in entry.derived_from or ():
+            if parent not in entries:
+                raise CatalogError(
+                    f"{entry.id}: derived_from: {parent!r} is not in the catalog", entry=entry.id, field="derived_from"
+                )
+    for name, spec in dimensions.items():
+        for gap in spec.gaps:
+            if gap not in entries:
+                raise CatalogError(f"dimension {name}: gaps: {gap!r} is not in the catalog", entry=name, field="gaps")
+            if entries[gap].comparison == "pair" and name in entries[gap].dimensions:
+                raise CatalogError(
+                    f"dimension {name}: gaps: {gap!r} is weighted in this dimension, so it is no gap",
+                    entry=name, field="gaps",
+                )
+        if not any(name in e.dimensions for e in entries.values()):
+            raise CatalogError(f"dimension {name}: (entry): no indicator carries a weight for it", entry=name)
+    return Catalog(entries, dimensions)
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read and validate the catalog (default: the packaged `catalog.yaml`); raise CatalogError on any defect."""
+    source = Path(path) if path is not None else CATALOG_PATH
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog: (document): {source} is not valid YAML: {exc}") from exc
+    return parse_catalog(document)
