@@ -1,0 +1,226 @@
+"""The jobs behind the commands: fetch or load sources into the database, build indicators and dimensions, forecast.
+
+Each function takes a Repository (and settings where it needs the network) and returns plain result records;
+rendering is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from db.repository import IndicatorRecord, PayloadRecord, Repository, SourceRecord
+from fetchers.base import Fetcher, RawPayload, SourceInfo
+from fetchers.errors import FetchError
+from indicators.catalog import Catalog, load_catalog
+
+ProgressCallback = Callable[[str, str], None]  # (source id, event: "start" | "done" | "failed")
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    status: str  # ok | empty | failed
+    added: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _noop(_source: str, _event: str) -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- catalog
+def indicator_records(catalog: Catalog, *, origin: str = "catalog") -> list[IndicatorRecord]:
+    return [
+        IndicatorRecord(
+            id=e.id,
+            name=e.name,
+            unit=e.unit,
+            category=e.category.value,
+            direction=e.direction,
+            comparison=e.comparison,
+            forecast_scale=e.forecast_scale or "level",
+            cadence_days=e.cadence_days,
+            origin="user" if any(s.source == "user" for s in e.sources) else origin,
+            caveats=tuple(e.caveats),
+            sources=tuple((s.source, s.series) for s in e.sources),
+            spec=e.model_dump(mode="json"),
+        )
+        for e in catalog
+    ]
+
+
+def current_catalog(repo: Repository | None = None) -> Catalog:
+    """The packaged catalog plus the user indicators registered in this database by `aitrack import`."""
+    catalog = load_catalog()
+    if repo is not None:
+        for spec in repo.user_indicator_specs():
+            if spec["id"] not in catalog:
+                catalog.register_user_indicator(spec["id"], spec["unit"], name=spec["name"])
+    return catalog
+
+
+def sync_catalog(repo: Repository, catalog: Catalog) -> None:
+    repo.sync_indicators(indicator_records(catalog))
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+def source_record(info: SourceInfo) -> SourceRecord:
+    return SourceRecord(
+        id=info.id, producer=info.producer, title=info.title, homepage=info.homepage, licence=info.licence,
+        citation=info.citation, redistributable=info.redistributable, cadence_days=info.cadence_days,
+    )  # fmt: skip
+
+
+def payload_record(payload: RawPayload, *, licence: str, citation: str, redistributable: bool) -> PayloadRecord:
+    return PayloadRecord(
+        sha256=payload.sha256, source_id=payload.source, url=payload.url, request_params=dict(payload.params),
+        status=payload.status, media_type=payload.media_type, retrieved_at=payload.retrieved_at,
+        published=payload.published, licence=licence, citation=citation, redistributable=redistributable,
+        content=payload.content, extra=json.loads(json.dumps(payload.extra, default=str)),
+    )  # fmt: skip
+
+
+def _ingest(
+    repo: Repository,
+    *,
+    run_source: str,
+    trigger: str,
+    sources: Sequence[SourceRecord],
+    payloads: Sequence[PayloadRecord],
+    observations: pl.DataFrame,
+    started_at: datetime,
+    t0: float,
+) -> SourceOutcome:
+    stats = repo.ingest(
+        run_source=run_source, trigger=trigger, started_at=started_at, sources=sources, payloads=payloads,
+        observations=observations,
+    )  # fmt: skip
+    return SourceOutcome(
+        source=run_source, status="ok" if observations.height else "empty", added=stats.added,
+        revised=stats.revised, unchanged=stats.unchanged, seconds=time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+def _failed(repo: Repository, source: str, trigger: str, started_at: datetime, t0: float, exc: Exception) -> SourceOutcome:
+    message = f"{type(exc).__name__}: {exc}"
+    repo.record_failed_run(run_source=source, trigger=trigger, started_at=started_at, error=message)
+    return SourceOutcome(source=source, status="failed", seconds=time.perf_counter() - t0, error=message)
+
+
+def load_snapshot(
+    repo: Repository, *, root: Path | None = None, progress: ProgressCallback = _noop
+) -> list[SourceOutcome]:
+    """Load the embedded snapshot: each source's files in its own transaction, recorded as an `offline` run."""
+    from fetchers.curated.snapshot import SnapshotFetcher
+
+    fetcher = SnapshotFetcher(root)
+    query = fetcher.Query()
+    payloads = fetcher.extract(query, None)
+    by_source: dict[str, list[RawPayload]] = defaultdict(list)
+    for payload in payloads:
+        by_source[payload.source].append(payload)
+    cadence = _cadences()
+    outcomes = []
+    for source, group in sorted(by_source.items()):
+        progress(source, "start")
+        started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+        try:
+            frame = fetcher.transform(group, query)
+            first = group[0].extra
+            record = SourceRecord(
+                id=source, producer=first["producer"], title=first["title"], homepage=first["url"],
+                licence=first["licence"], citation=first["citation"], redistributable=first["redistributable"],
+                cadence_days=cadence.get(source, 365),
+            )  # fmt: skip
+            records = [
+                payload_record(p, licence=p.extra["licence"], citation=p.extra["citation"],
+                               redistributable=p.extra["redistributable"])  # fmt: skip
+                for p in group
+            ]
+            outcome = _ingest(repo, run_source=source, trigger="offline", sources=[record], payloads=records,
+                              observations=frame, started_at=started_at, t0=t0)  # fmt: skip
+        except (FetchError, ValueError) as exc:
+            outcome = _failed(repo, source, "offline", started_at, t0, exc)
+        progress(source, "failed" if outcome.status == "failed" else "done")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _cadences() -> dict[str, int]:
+    try:
+        from fetchers.registry import FETCHERS
+    except ImportError:
+        return {}
+    return {sid: f.info.cadence_days for sid, f in FETCHERS.items()}
+
+
+def load_evidence(repo: Repository) -> int:
+    from indicators.evidence import load_seed_evidence
+
+    return repo.replace_evidence(load_seed_evidence())
+
+
+def data_fingerprint(observations: pl.DataFrame) -> str:
+    """sha256 over the sorted (indicator, country, year, value, vintage, source) rows a computation used."""
+    cols = ["indicator", "country", "year", "value", "vintage", "source"]
+    frame = observations.select(cols).sort(cols)
+    digest = hashlib.sha256()
+    digest.update(frame.write_csv().encode())
+    return digest.hexdigest()
+
+
+def run_fetchers(
+    repo: Repository,
+    fetchers: Iterable[tuple[Fetcher, object, Callable[[], object]]],
+    *,
+    trigger: str,
+    workers: int = 3,
+    progress: ProgressCallback = _noop,
+) -> list[SourceOutcome]:
+    """Run (fetcher, query, client factory) triples with bounded concurrency; each source lands or fails alone."""
+
+    def one(item: tuple[Fetcher, object, Callable[[], object]]) -> SourceOutcome:
+        fetcher, query, make_client = item
+        source = fetcher.info.id
+        progress(source, "start")
+        started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+        try:
+            client = make_client()
+            try:
+                payloads = fetcher.extract(query, client)  # type: ignore[arg-type]
+            finally:
+                close = getattr(client, "close", None)
+                if close:
+                    close()
+            frame = fetcher.transform(payloads, query)  # type: ignore[arg-type]
+            info = fetcher.info
+            records = [
+                payload_record(p, licence=info.licence, citation=info.citation, redistributable=info.redistributable)
+                for p in payloads
+            ]
+            outcome = _ingest(repo, run_source=source, trigger=trigger, sources=[source_record(info)],
+                              payloads=records, observations=frame, started_at=started_at, t0=t0)  # fmt: skip
+        except (FetchError, ValueError, OSError) as exc:
+            outcome = _failed(repo, source, trigger, started_at, t0, exc)
+        progress(source, "failed" if outcome.status == "failed" else "done")
+        return outcome
+
+    items = list(fetchers)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+        return list(pool.map(one, items))
