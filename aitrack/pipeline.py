@@ -224,3 +224,79 @@ def run_fetchers(
     items = list(fetchers)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
         return list(pool.map(one, items))
+
+
+# ---------------------------------------------------------------------------------------------- live refresh
+LIVE_SOURCE_IDS = ("worldbank", "openalex", "oecd", "owid", "epoch")
+
+
+def http_config(settings) -> "HttpConfig":  # noqa: F821 - imported lazily
+    from fetchers.http import HttpConfig, base_urls_from_env
+
+    return HttpConfig(
+        contact_email=settings.contact_email,
+        read_timeout=settings.http_timeout_s,
+        max_retries=settings.http_max_retries,
+        base_urls={**base_urls_from_env(), **settings.base_url_overrides()},
+        api_keys=settings.api_keys(),
+        cache_dir=settings.data_dir / "cache" / "http",
+    )
+
+
+def live_plan(settings, *, sources: Sequence[str] | None, since: int | None) -> list[tuple[Fetcher, object, Callable]]:
+    """(fetcher, query, client factory) for each requested live source; an unknown id is a usage error."""
+    from aitrack.errors import UsageError
+    from fetchers.http import build_client
+    from fetchers.registry import FETCHERS
+
+    wanted = list(sources) if sources else list(LIVE_SOURCE_IDS)
+    unknown = [s for s in wanted if s not in LIVE_SOURCE_IDS]
+    if unknown:
+        raise UsageError(
+            f"unknown source {', '.join(unknown)}; live sources are: {', '.join(LIVE_SOURCE_IDS)} "
+            "(use --offline for the embedded snapshot, `aitrack import` for a file)"
+        )
+    config = http_config(settings)
+    plan = []
+    for sid in wanted:
+        fetcher = FETCHERS[sid]
+        query = fetcher.Query(since=since) if since is not None else fetcher.Query()
+        base = fetcher.default_base_url
+
+        def factory(sid=sid, base=base):
+            return build_client(sid, base, config)
+
+        plan.append((fetcher, query, factory))
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------- user import
+def import_user_file(repo: Repository, catalog: Catalog, path: Path) -> tuple[SourceOutcome, list[str]]:
+    """Validate the whole file first (nothing is written if any row is bad), register new indicators, store."""
+    from aitrack.errors import UsageError
+    from fetchers.curated.user import UserFetcher, UserFileError, parse_user_csv
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+    content = path.read_bytes()
+    try:
+        parsed = parse_user_csv(content, known_indicators=set(catalog.ids()), filename=path.name, retrieved_at=started_at)
+    except UserFileError as exc:
+        raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
+    new_ids = []
+    for indicator_id, unit in parsed.new_indicators:
+        try:
+            catalog.register_user_indicator(indicator_id, unit)
+        except ValueError as exc:
+            raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
+        new_ids.append(indicator_id)
+    if new_ids:
+        repo.sync_indicators([r for r in indicator_records(catalog) if r.id in set(new_ids)])
+    info = UserFetcher.info
+    payload = parsed.payload
+    record = payload_record(payload, licence=parsed.licence or "as stated by the importer", citation=parsed.citation or "",
+                            redistributable=False)  # fmt: skip
+    outcome = _ingest(repo, run_source="user", trigger="import", sources=[source_record(info)], payloads=[record],
+                      observations=parsed.observations, started_at=started_at, t0=t0)  # fmt: skip
+    return outcome, new_ids
