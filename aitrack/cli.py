@@ -52,7 +52,11 @@ def user_errors(func: F) -> F:
 
 
 def _context() -> AppContext:
-    return AppContext(load_settings())
+    from aitrack.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return AppContext(settings)
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +23,8 @@ from db.repository import IndicatorRecord, PayloadRecord, Repository, SourceReco
 from fetchers.base import Fetcher, RawPayload, SourceInfo
 from fetchers.errors import FetchError
 from indicators.catalog import Catalog, load_catalog
+
+log = logging.getLogger("aitrack.pipeline")
 
 ProgressCallback = Callable[[str, str], None]  # (source id, event: "start" | "done" | "failed")
 
@@ -111,6 +114,11 @@ def _ingest(
         run_source=run_source, trigger=trigger, started_at=started_at, sources=sources, payloads=payloads,
         observations=observations,
     )  # fmt: skip
+    log.info(
+        "source %s stored: %d added, %d revised, %d unchanged", run_source, stats.added, stats.revised,
+        stats.unchanged, extra={"fields": {"source": run_source, "trigger": trigger, "added": stats.added,
+                                           "revised": stats.revised, "unchanged": stats.unchanged}},
+    )  # fmt: skip
     return SourceOutcome(
         source=run_source, status="ok" if observations.height else "empty", added=stats.added,
         revised=stats.revised, unchanged=stats.unchanged, seconds=time.perf_counter() - t0,
@@ -119,6 +127,7 @@ def _ingest(
 
 def _failed(repo: Repository, source: str, trigger: str, started_at: datetime, t0: float, exc: Exception) -> SourceOutcome:
     message = f"{type(exc).__name__}: {exc}"
+    log.warning("source %s failed: %s", source, message, extra={"fields": {"source": source, "trigger": trigger}})
     repo.record_failed_run(run_source=source, trigger=trigger, started_at=started_at, error=message)
     return SourceOutcome(source=source, status="failed", seconds=time.perf_counter() - t0, error=message)
 

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     http_timeout_s: float = 30.0
     http_max_retries: int = 4
     refresh_workers: int = 3
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    log_level: str = Field(default="WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("database_url")
     @classmethod
