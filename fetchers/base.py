@@ -154,9 +154,7 @@ class CountryResolver:
 
         code = countries.to_iso3(label, self.source)
         if code is None and label.strip():
-            folded = label.strip().casefold()
-            listed = folded in countries._overrides(self.source) or countries.is_aggregate(label)
-            if not listed:
+            if not countries.is_listed(label, self.source):
                 self.unknown.add(label.strip())
         return code
 
@@ -168,14 +166,25 @@ class CountryResolver:
 
 
 def get_payload(client: "httpx.Client", source: str, path: str, params: Mapping[str, Any] | None = None, *,
-                extra: Mapping[str, Any] | None = None, published: str | None = None) -> RawPayload:
-    """GET one resource and keep its body as it came; 4xx/5xx become typed errors. The stored URL carries no key."""
+                extra: Mapping[str, Any] | None = None, published: str | None = None,
+                headers: Mapping[str, str] | None = None, published_from_last_modified: bool = False) -> RawPayload:
+    """GET one resource and keep its body as it came; 4xx/5xx become typed errors. The stored URL carries no key.
+
+    `published_from_last_modified`: for providers whose Last-Modified header is the data's release date.
+    """
+    from email.utils import parsedate_to_datetime
+
     from fetchers.http import redact_url
 
     clean_params = dict(params or {})
-    response = client.get(path, params=clean_params)
+    response = client.get(path, params=clean_params, headers=dict(headers or {}))
     public_url = redact_url(response.request.url)
     raise_for_client_error(response, source, public_url)
+    if published is None and published_from_last_modified and response.headers.get("last-modified"):
+        try:
+            published = parsedate_to_datetime(response.headers["last-modified"]).date().isoformat()
+        except (TypeError, ValueError):
+            published = None
     return RawPayload(
         source=source,
         url=public_url,

@@ -37,6 +37,12 @@ def is_aggregate(label: str) -> bool:
     return label.strip().casefold() in aggregates()
 
 
+def is_listed(label: str, source: str) -> bool:
+    """True when a mapping file knows the label: the source's overrides or the aggregates list (even if it maps to nothing)."""
+    folded = label.strip().casefold()
+    return folded in _overrides(source) or folded in aggregates()
+
+
 @lru_cache(maxsize=4096)
 def to_iso3(label: str, source: str) -> str | None:
     """ISO3 for a provider's label (name, alpha-2 or alpha-3), or None when it is an aggregate or unknown.
