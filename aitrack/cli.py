@@ -29,7 +29,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-console = Console()
+# Piped or captured output (cron logs, `make run > file`) gets a wide console so tables keep their columns.
+console = Console(width=None if Console().is_terminal else 160)
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -151,10 +152,6 @@ def render_status_tables(sources: list[dict[str, Any]], counts: dict[str, int]) 
     grid.add_row(table)
     grid.add_row(tables)
     return grid
-
-
-def main() -> None:  # pragma: no cover - thin entry point
-    app()
 
 
 def render_outcomes(outcomes: list[Any], title: str) -> Table:
@@ -385,153 +382,3 @@ def render_latest_values(repo: Any, catalog: Any) -> Table:
 
 def main() -> None:  # pragma: no cover - thin entry point
     app()
-
-
-def render_outcomes(outcomes: list[Any], title: str) -> Table:
-    table = Table(title=title)
-    for col in ("source", "status", "added", "revised", "unchanged", "time (s)", "error"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("added", "revised", "unchanged", "time (s)") else "left")
-    for o in outcomes:
-        style = {"ok": "green", "failed": "red", "empty": "yellow"}.get(o.status, "")
-        table.add_row(
-            o.source, f"[{style}]{o.status}[/{style}]", str(o.added), str(o.revised), str(o.unchanged),
-            f"{o.seconds:.1f}", (o.error or "")[:100],
-        )  # fmt: skip
-    return table
-
-
-def refresh_exit_code(outcomes: list[Any]) -> int:
-    """0 every source fine, 1 some failed (the rest stored), 2 none stored."""
-    failed = sum(o.status == "failed" for o in outcomes)
-    if not outcomes or failed == len(outcomes):
-        return 2
-    return 1 if failed else 0
-
-
-class _SourceProgress:
-    """Rich progress: one line per source, ticked by the pipeline's (source, event) callback."""
-
-    def __init__(self, sources: list[str]) -> None:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=False
-        )
-        self.tasks = {s: self.progress.add_task(f"{s}: waiting", total=1, start=False) for s in sources}
-
-    def __call__(self, source: str, event: str) -> None:
-        task = self.tasks.get(source)
-        if task is None:
-            task = self.tasks[source] = self.progress.add_task(source, total=1, start=False)
-        if event == "start":
-            self.progress.start_task(task)
-            self.progress.update(task, description=f"{source}: fetching")
-        else:
-            self.progress.update(task, description=f"{source}: {event}", completed=1)
-
-    def __enter__(self) -> "_SourceProgress":
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
-
-
-@app.command()
-@user_errors
-def refresh(
-    source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="Only these sources (repeatable); default: all live sources.")
-    ] = None,
-    since: Annotated[int | None, typer.Option(help="Earliest year to fetch.", min=1900, max=2100)] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Load the embedded snapshot instead of the network.")] = False,
-    then_forecast: Annotated[
-        bool, typer.Option("--then-forecast", help="After fetching, rebuild indicators and dimensions and re-forecast.")
-    ] = False,
-) -> None:
-    """Fetch sources into the database (each source in its own transaction); exit 0 all fine, 1 partial, 2 failed."""
-    from aitrack import pipeline
-    from aitrack.locking import refresh_lock
-
-    ctx = _context()
-    with refresh_lock(ctx.settings.data_dir):
-        repo = ctx.require_schema()
-        catalog = pipeline.current_catalog(repo)
-        pipeline.sync_catalog(repo, catalog)
-        if offline or ctx.settings.offline:
-            if source and set(source) != {"snapshot"}:
-                from aitrack.errors import UsageError
-
-                raise UsageError("--offline loads the whole embedded snapshot; drop --source or use --source snapshot")
-            with _SourceProgress([]) as progress:
-                outcomes = pipeline.load_snapshot(repo, progress=progress)
-        else:
-            plan = pipeline.live_plan(ctx.settings, sources=source, since=since)
-            with _SourceProgress([f.info.id for f, _, _ in plan]) as progress:
-                outcomes = pipeline.run_fetchers(
-                    repo, plan, trigger="refresh", workers=ctx.settings.refresh_workers, progress=progress
-                )
-        console.print(render_outcomes(outcomes, "Refresh"))
-        code = refresh_exit_code(outcomes)
-        if then_forecast and code < 2:
-            _build_and_forecast(ctx, catalog)
-    raise typer.Exit(code=code)
-
-
-@app.command("import")
-@user_errors
-def import_file(
-    path: Annotated[Path, typer.Argument(help="Long CSV: indicator,country,year,value,unit,source,source_url,value_kind[,licence,notes]")],
-) -> None:
-    """Import an analyst's own series; a file with any bad row is rejected whole, with the row number."""
-    from aitrack import pipeline
-
-    ctx = _context()
-    repo = ctx.require_schema()
-    catalog = pipeline.current_catalog(repo)
-    outcome, new_ids = pipeline.import_user_file(repo, catalog, path)
-    if new_ids:
-        console.print(f"registered new user indicator(s): {', '.join(new_ids)}")
-    console.print(render_outcomes([outcome], f"Import {path.name}"))
-
-
-@app.command()
-@user_errors
-def evidence(
-    indicator: Annotated[str | None, typer.Option(help="Only evidence linked to this indicator id.")] = None,
-    kind: Annotated[
-        str | None, typer.Option(help="measured | estimate | target | pledge | forecast | claim")
-    ] = None,
-    country: Annotated[str | None, typer.Option(help="ISO3 code, e.g. CHN.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
-) -> None:
-    """Figures cited in the seed documents, with file, line and quote."""
-    _check_format(fmt, ("table", "json", "csv"))
-    repo = _context().require_schema()
-    rows = repo.evidence(indicator=indicator, kind=kind, country=country.upper() if country else None)
-    if fmt == "json":
-        sys.stdout.write(json.dumps(rows.to_dicts(), indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        sys.stdout.write(rows.write_csv())
-    else:
-        table = Table(title=f"Seed evidence ({rows.height} rows)")
-        for col in ("evidence_id", "document", "line", "indicator", "country", "period", "value", "unit", "kind", "quote"):
-            table.add_column(col, overflow="fold")
-        for r in rows.iter_rows(named=True):
-            period = "" if r["period_start"] is None else (
-                str(r["period_start"]) if r["period_start"] == r["period_end"] else f"{r['period_start']}–{r['period_end']}"
-            )
-            value = "" if r["value"] is None else f"{r['value']:,.6g}"
-            table.add_row(r["evidence_id"], r["document"][:3], str(r["line"]), r["indicator"], r["country"] or "",
-                          period, value, r["unit"], r["value_kind"], r["quote"][:90])  # fmt: skip
-        console.print(table)
-
-
-@app.command("run")
-@user_errors
-def run_main_job() -> None:
-    """The main job: create/upgrade the database, load the embedded snapshot and evidence, and print the results."""
-    ctx = _context()
-    ctx.upgrade_database()
-    repo = ctx.repository
-    console.print(render_status_tables(repo.source_status(), repo.table_counts()))

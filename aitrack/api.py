@@ -1,0 +1,653 @@
+"""Read-only HTTP API and dashboard page: a Repository (or an Engine) in, a FastAPI app out; `serve` runs it.
+
+Every route is GET (HEAD is answered by a middleware that drops the body). Bodies are cached per data version, so
+a burst of readers costs one query each for the version check while a refresh writes in the background.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aitrack import __version__
+from db.frames import OBSERVATION_COLUMNS, VALUE_KINDS
+from db.repository import Repository
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+MAX_OFFSET = 2**31 - 1
+YEAR_MIN, YEAR_MAX = 1800, 2200
+CACHE_CONTROL = "public, max-age=60"
+# How often the data version is re-read: a refresh shows up in the API within this many seconds.
+VERSION_CHECK_SECONDS = 1.0
+CACHE_ENTRIES = 512
+EVIDENCE_KINDS = ("measured", "estimate", "target", "pledge", "forecast", "claim")
+STATIC_FILES = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/javascript; charset=utf-8"}
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "indicators": (
+        "id", "name", "unit", "category", "direction", "comparison", "forecast_scale", "cadence_days", "origin",
+        "caveats", "n_values",
+    ),
+    "observations": OBSERVATION_COLUMNS,
+    "forecasts": (
+        "run_id", "created_at", "subject", "subject_kind", "country", "model", "year", "mean", "lo_80", "hi_80",
+        "lo_95", "hi_95",
+    ),
+    "crossovers": (
+        "run_id", "created_at", "subject", "subject_kind", "pair", "leader_now", "status", "last_crossing_year",
+        "median_year", "lo_80", "hi_80", "lo_95", "hi_95", "p_by", "p_after_horizon", "horizon", "n_paths", "model",
+    ),
+    "dimensions": (
+        "build_id", "computed_at", "dimension", "pair", "year", "score", "lo_80", "hi_80", "lo_95", "hi_95",
+        "n_present", "n_indicators", "weight_present", "status", "leader",
+    ),
+    "evidence": (
+        "evidence_id", "document", "line", "quote", "indicator", "country", "period_start", "period_end", "value",
+        "unit", "value_kind", "source_named", "notes",
+    ),
+}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- documented shapes
+class IndicatorOut(BaseModel):
+    id: str
+    name: str
+    unit: str
+    category: str
+    direction: str
+    comparison: str
+    forecast_scale: str
+    cadence_days: int
+    origin: str
+    caveats: list[str]
+    n_values: int = Field(description="stored observation rows (every vintage)")
+
+
+class ObservationOut(BaseModel):
+    indicator: str
+    country: str
+    year: int
+    value: float
+    unit: str
+    value_kind: str
+    source: str
+    source_series: str
+    retrieved_at: datetime
+    vintage: str
+    snapshot_id: str
+
+
+class ForecastOut(BaseModel):
+    run_id: str
+    created_at: datetime
+    subject: str
+    subject_kind: str
+    country: str
+    model: str
+    year: int
+    mean: float | None
+    lo_80: float | None
+    hi_80: float | None
+    lo_95: float | None
+    hi_95: float | None
+
+
+class CrossoverOut(BaseModel):
+    run_id: str
+    created_at: datetime
+    subject: str
+    subject_kind: str
+    pair: str
+    leader_now: str | None
+    status: str
+    last_crossing_year: int | None
+    median_year: int | None
+    lo_80: int | None
+    hi_80: int | None
+    lo_95: int | None
+    hi_95: int | None
+    p_by: dict[str, float | None]
+    p_after_horizon: float | None
+    horizon: int | None
+    n_paths: int
+    model: str | None
+
+
+class DimensionOut(BaseModel):
+    build_id: str
+    computed_at: datetime
+    dimension: str
+    pair: str
+    year: int
+    score: float | None
+    lo_80: float | None
+    hi_80: float | None
+    lo_95: float | None
+    hi_95: float | None
+    n_present: int
+    n_indicators: int
+    weight_present: float | None
+    status: str
+    leader: str | None
+
+
+class EvidenceOut(BaseModel):
+    evidence_id: str
+    document: str
+    line: int
+    quote: str
+    indicator: str
+    country: str | None
+    period_start: int | None
+    period_end: int | None
+    value: float | None
+    unit: str
+    value_kind: str
+    source_named: str | None
+    notes: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    database: str
+    schema_revision: str | None
+    data_version: str
+    latest_forecast_run: str | None
+    api_version: str
+
+
+class NotFoundOut(BaseModel):
+    detail: str
+    valid: list[str]
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationProblemOut(BaseModel):
+    detail: str
+    errors: list[ValidationErrorItem]
+
+
+# ---------------------------------------------------------------------------------------------- query parameters
+def _iso3(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    format: Literal["json", "csv"] = Field("json", description="json (default) or csv: the same rows and columns")
+
+
+class _PagedQuery(_Query):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"rows per page (1–{MAX_LIMIT})")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="rows to skip; see the Link and X-Total-Count headers")
+
+
+class ObservationsQuery(_PagedQuery):
+    indicator: str | None = Field(None, description="indicator id (see /api/indicators); unknown → 404")
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code, e.g. CHN, USA, XUC")
+    year_from: int | None = Field(None, alias="from", ge=YEAR_MIN, le=YEAR_MAX, description="first year")
+    year_to: int | None = Field(None, alias="to", ge=YEAR_MIN, le=YEAR_MAX, description="last year")
+    kind: Literal[VALUE_KINDS] | None = Field(None, description="value_kind filter")  # type: ignore[valid-type]
+
+    _upper = field_validator("country")(_iso3)
+
+    @model_validator(mode="after")
+    def _ordered_years(self) -> "ObservationsQuery":
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise ValueError(f"from ({self.year_from}) is after to ({self.year_to})")
+        return self
+
+
+class ForecastsQuery(_PagedQuery):
+    subject: str | None = Field(None, description="indicator id or dimension name; unknown → 404")
+    run: str | None = Field(None, max_length=36, description="forecast run id (backtests included); default: latest")
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code")
+
+    _upper = field_validator("country")(_iso3)
+
+
+class CrossoversQuery(_PagedQuery):
+    subject: str | None = Field(None, description="indicator id or dimension name; unknown → 404")
+
+
+class DimensionsQuery(_PagedQuery):
+    dimension: str | None = Field(None, description="values, cohesion, influence or legitimacy; unknown → 404")
+
+
+class EvidenceQuery(_PagedQuery):
+    indicator: str | None = Field(None, description="indicator id, or `uncatalogued`; unknown → 404")
+    kind: Literal[EVIDENCE_KINDS] | None = Field(None, description="value_kind of the figure")  # type: ignore[valid-type]
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{3}(-[A-Za-z]{3})?$", description="ISO3 or a pair, CHN-USA")
+
+    _upper = field_validator("country")(_iso3)
+
+
+class FormatQuery(_Query):
+    pass
+
+
+class HealthQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------------------------- serialisation
+def _plain(value: Any) -> Any:
+    """JSON-safe value: datetimes as ISO 8601 UTC, non-finite floats as null (never sent as NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def shape_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The documented columns, in order, with JSON-safe values."""
+    return [{c: _plain(row.get(c)) for c in columns} for row in rows]
+
+
+def to_json(rows: Any) -> bytes:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
+    """One header line and one line per row; nested values (caveats, p_by) are JSON text in their cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            ["" if (v := row.get(c)) is None else json.dumps(v, separators=(",", ":")) if isinstance(v, (dict, list))
+             else v for c in columns]
+        )  # fmt: skip
+    return out.getvalue().encode()
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+# ---------------------------------------------------------------------------------------------- errors
+class NotFound(Exception):
+    """An id the database does not know: 404 with the valid ids."""
+
+    def __init__(self, detail: str, valid: Sequence[str]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.valid = sorted(valid)
+
+
+# Query fields whose URL name differs from the Python name (`from` is a keyword): errors name the URL parameter.
+PARAMETER_NAMES = {name: f.alias for name, f in ObservationsQuery.model_fields.items() if f.alias}
+
+
+def _reject_python_names(request: Request, model: type[BaseModel]) -> None:
+    """FastAPI silently drops `?year_from=` (the field's Python name); reject it like any unknown parameter."""
+    for name, f in model.model_fields.items():
+        if f.alias and f.alias != name and name in request.query_params:
+            raise RequestValidationError(
+                [{"loc": ("query", name), "msg": f"Extra inputs are not permitted (the parameter is {f.alias!r})",
+                  "type": "extra_forbidden"}]  # fmt: skip
+            )
+
+
+def _error_items(exc: RequestValidationError) -> list[dict[str, Any]]:
+    items = []
+    for err in exc.errors():
+        renamed = PARAMETER_NAMES if err.get("type") != "extra_forbidden" else {}
+        loc = [renamed.get(p, p) if isinstance(p, str) else p for p in err.get("loc", ()) if p != "query"]
+        message = str(err.get("msg")).removeprefix("Value error, ")
+        items.append({"loc": [p if isinstance(p, (str, int)) else str(p) for p in loc], "msg": message,
+                      "type": str(err.get("type"))})  # fmt: skip
+    return items
+
+
+def validation_message(items: Sequence[dict[str, Any]]) -> str:
+    parts = []
+    for item in items:
+        where = ".".join(str(p) for p in item["loc"]) or "query"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts) or "invalid request"
+
+
+# ---------------------------------------------------------------------------------------------- caching
+@dataclass(frozen=True)
+class CachedBody:
+    body: bytes
+    media_type: str
+    etag: str
+    total: int | None = None
+
+
+class ResponseCache:
+    """Response bodies (and id sets) keyed by (data version, request key).
+
+    The version is re-read at most once per VERSION_CHECK_SECONDS; a new version empties the cache.
+    """
+
+    def __init__(self, read_version: Callable[[], str], *, check_seconds: float = VERSION_CHECK_SECONDS) -> None:
+        self._read_version = read_version
+        self._check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
+        self._version: str | None = None
+        self._checked_at = -math.inf
+
+    def version(self) -> str:
+        now = time.monotonic()
+        if now - self._checked_at >= self._check_seconds or self._version is None:
+            version = self._read_version()
+            with self._lock:
+                if version != self._version:
+                    self._entries.clear()
+                self._version, self._checked_at = version, now
+        return self._version  # type: ignore[return-value]
+
+    def get_or_build(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """The value built for `key` under the current data version (built at most once per version, barring races)."""
+        version = self.version()
+        full = (version,) + key
+        with self._lock:
+            hit = self._entries.get(full)
+            if hit is not None:
+                self._entries.move_to_end(full)
+                return hit
+        built = build()
+        with self._lock:
+            self._entries[full] = built
+            while len(self._entries) > CACHE_ENTRIES:
+                self._entries.popitem(last=False)
+        return built
+
+
+class HeadAsGet:
+    """Answer HEAD by running GET and dropping the body, so only GET routes exist."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+# ---------------------------------------------------------------------------------------------- the app
+def _list_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "model": list[model],  # type: ignore[valid-type]
+            "description": "JSON array of rows; with format=csv the same rows and columns as CSV. Headers: ETag, "
+            "Cache-Control, X-Total-Count, Link (rel next/prev/first/last).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        404: {"model": NotFoundOut, "description": "an unknown id; `valid` lists the known ones"},
+        422: {"model": ValidationProblemOut, "description": "a malformed parameter"},
+    }
+
+
+def create_app(
+    source: Repository | Engine, *, catalog: Any | None = None, version_check_seconds: float = VERSION_CHECK_SECONDS
+) -> FastAPI:
+    """The application over one database; it only ever reads (SELECT), so a read-only role suffices."""
+    repo = source if isinstance(source, Repository) else Repository(source)
+    if catalog is None:
+        from aitrack.pipeline import current_catalog
+
+        catalog = current_catalog(repo)
+    cache = ResponseCache(repo.api_data_version, check_seconds=version_check_seconds)
+    app = FastAPI(
+        title="aitrack: US–China AI competition tracker",
+        version=__version__,
+        description="Read-only access to the indicators, observations (latest vintage), forecasts, crossover "
+        "estimates, dimension scores and seed evidence. JSON by default, CSV with `format=csv`.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(HeadAsGet)
+
+    def known(name: str, read: Callable[[], set[str]]) -> frozenset[str]:
+        return cache.get_or_build(("known", name), lambda: frozenset(read()))
+
+    def indicator_ids() -> set[str]:
+        return known("indicators", repo.indicator_ids)
+
+    def subject_ids() -> set[str]:
+        return known("subjects", lambda: repo.indicator_ids() | set(catalog.dimensions) | repo.api_forecast_subjects())
+
+    def respond(request: Request, cached: CachedBody, *, limit: int | None = None, offset: int = 0) -> Response:
+        headers = {"ETag": cached.etag, "Cache-Control": CACHE_CONTROL}
+        if cached.total is not None:
+            headers["X-Total-Count"] = str(cached.total)
+            if limit is not None:
+                headers["Link"] = _links(request, cached.total, limit, offset)
+        if etag_matches(request.headers.get("if-none-match"), cached.etag):
+            return Response(status_code=304, headers=headers)
+        return Response(cached.body, media_type=cached.media_type, headers=headers)
+
+    def table(
+        request: Request, name: str, params: _Query, read: Callable[[], tuple[list[dict[str, Any]], int]] | Callable[[], list[dict[str, Any]]],
+    ) -> Response:  # fmt: skip
+        key = (name, tuple(sorted(params.model_dump().items())))
+
+        def build() -> CachedBody:
+            result = read()
+            rows, total = result if isinstance(result, tuple) else (result, len(result))
+            shaped = shape_rows(rows, COLUMNS[name])
+            if params.format == "csv":
+                body, media = to_csv(shaped, COLUMNS[name]), "text/csv; charset=utf-8"
+            else:
+                body, media = to_json(shaped), "application/json"
+            return CachedBody(body, media, etag_of(body), total)
+
+        cached = cache.get_or_build(key, build)
+        if isinstance(params, _PagedQuery):
+            return respond(request, cached, limit=params.limit, offset=params.offset)
+        return respond(request, cached)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, "valid": exc.valid}, status_code=404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        items = _error_items(exc)
+        return JSONResponse({"detail": validation_message(items), "errors": items}, status_code=422)
+
+    @app.get("/api/health", response_model=HealthOut, summary="Liveness, schema revision and data version")
+    def health(params: Annotated[HealthQuery, Query()]) -> JSONResponse:
+        from db.migrate import current_revision
+
+        runs = [r for r in repo.api_forecast_runs() if r["as_of"] is None]
+        return JSONResponse(
+            {
+                "status": "ok", "database": repo.dialect, "schema_revision": current_revision(repo.engine),
+                "data_version": cache.version(), "latest_forecast_run": runs[0]["id"] if runs else None,
+                "api_version": __version__,
+            },
+            headers={"Cache-Control": "no-store"},
+        )  # fmt: skip
+
+    @app.get("/api/indicators", summary="The indicator catalog as stored", responses=_list_responses(IndicatorOut))
+    def indicators(request: Request, params: Annotated[FormatQuery, Query()]) -> Response:
+        return table(request, "indicators", params, repo.api_indicators)
+
+    @app.get(
+        "/api/observations", summary="Current values (latest vintage, preferred source)",
+        responses=_list_responses(ObservationOut),
+    )  # fmt: skip
+    def observations(request: Request, params: Annotated[ObservationsQuery, Query()]) -> Response:
+        _reject_python_names(request, ObservationsQuery)
+        if params.indicator is not None and params.indicator not in indicator_ids():
+            raise NotFound(f"unknown indicator {params.indicator!r}", indicator_ids())
+        return table(
+            request, "observations", params,
+            lambda: repo.api_latest_observations(
+                indicator=params.indicator, country=params.country, year_from=params.year_from,
+                year_to=params.year_to, value_kind=params.kind, limit=params.limit, offset=params.offset,
+            ),
+        )  # fmt: skip
+
+    @app.get(
+        "/api/forecasts", summary="Forecast rows of the latest run per subject, or of one run",
+        responses=_list_responses(ForecastOut),
+    )  # fmt: skip
+    def forecasts(request: Request, params: Annotated[ForecastsQuery, Query()]) -> Response:
+        if params.subject is not None and params.subject not in subject_ids():
+            raise NotFound(f"unknown subject {params.subject!r}", subject_ids())
+        if params.run is not None:
+            runs = known("runs", lambda: {r["id"] for r in repo.api_forecast_runs()})
+            if params.run not in runs:
+                raise NotFound(f"unknown forecast run {params.run!r}", runs)
+        return table(
+            request, "forecasts", params,
+            lambda: repo.api_forecasts(subject=params.subject, run_id=params.run, country=params.country,
+                                       limit=params.limit, offset=params.offset),
+        )  # fmt: skip
+
+    @app.get(
+        "/api/crossovers", summary="Crossover estimates of the latest current-data run",
+        responses=_list_responses(CrossoverOut),
+    )  # fmt: skip
+    def crossovers(request: Request, params: Annotated[CrossoversQuery, Query()]) -> Response:
+        if params.subject is not None and params.subject not in subject_ids():
+            raise NotFound(f"unknown subject {params.subject!r}", subject_ids())
+        return table(
+            request, "crossovers", params,
+            lambda: repo.api_crossovers(subject=params.subject, limit=params.limit, offset=params.offset),
+        )  # fmt: skip
+
+    @app.get("/api/dimensions", summary="Dimension scores of the latest build", responses=_list_responses(DimensionOut))
+    def dimensions(request: Request, params: Annotated[DimensionsQuery, Query()]) -> Response:
+        if params.dimension is not None and params.dimension not in catalog.dimensions:
+            raise NotFound(f"unknown dimension {params.dimension!r}", list(catalog.dimensions))
+        return table(
+            request, "dimensions", params,
+            lambda: repo.api_dimensions(dimension=params.dimension, limit=params.limit, offset=params.offset),
+        )  # fmt: skip
+
+    @app.get("/api/evidence", summary="Figures cited in the seed documents", responses=_list_responses(EvidenceOut))
+    def evidence(request: Request, params: Annotated[EvidenceQuery, Query()]) -> Response:
+        if params.indicator is not None:
+            valid = indicator_ids() | known("evidence_indicators", repo.api_evidence_indicators)
+            if params.indicator not in valid:
+                raise NotFound(f"unknown indicator {params.indicator!r}", valid)
+        return table(
+            request, "evidence", params,
+            lambda: repo.api_evidence(indicator=params.indicator, kind=params.kind, country=params.country,
+                                      limit=params.limit, offset=params.offset),
+        )  # fmt: skip
+
+    @app.get("/", include_in_schema=False)
+    def dashboard(request: Request) -> Response:
+        from aitrack.dashboard.render import load_dashboard_data, render_dashboard
+
+        def build() -> CachedBody:
+            body = render_dashboard(load_dashboard_data(repo), catalog).encode()
+            return CachedBody(body, "text/html; charset=utf-8", etag_of(body))
+
+        return respond(request, cache.get_or_build(("dashboard",), build))
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(request: Request, name: str) -> Response:
+        from aitrack.dashboard.render import static_text
+
+        if name not in STATIC_FILES:
+            raise NotFound(f"no static file {name!r}", list(STATIC_FILES))
+        body = static_text(name).encode()
+        return respond(request, CachedBody(body, STATIC_FILES[name], etag_of(body)))
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs() -> HTMLResponse:
+        from aitrack.dashboard.render import render_api_docs
+
+        return HTMLResponse(render_api_docs(app.openapi()), headers={"Cache-Control": CACHE_CONTROL})
+
+    return app
+
+
+def _links(request: Request, total: int, limit: int, offset: int) -> str:
+    def url(at: int) -> str:
+        return str(request.url.include_query_params(offset=at, limit=limit))
+
+    links = [f'<{url(0)}>; rel="first"']
+    if offset > 0:
+        links.append(f'<{url(max(offset - limit, 0))}>; rel="prev"')
+    if offset + limit < total:
+        links.append(f'<{url(offset + limit)}>; rel="next"')
+    last = max((total - 1) // limit * limit, 0)
+    links.append(f'<{url(last)}>; rel="last"')
+    return ", ".join(links)
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` (several workers): settings from AITRACK_* variables."""
+    from aitrack.context import AppContext
+    from aitrack.settings import load_settings
+
+    return create_app(AppContext(load_settings()).require_schema())
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Any | None = None, *, workers: int = 1,
+          log_level: str = "info") -> None:  # fmt: skip
+    """Run the API and dashboard with uvicorn; fails first with a clear error if the database is not at head."""
+    import uvicorn
+
+    from aitrack.context import AppContext
+    from aitrack.settings import load_settings
+
+    settings = settings or load_settings()
+    repo = AppContext(settings).require_schema()
+    if workers > 1:
+        # Worker processes build their own app from the environment, so hand them the resolved database URL.
+        os.environ["AITRACK_DATABASE_URL"] = settings.resolved_database_url
+        repo.engine.dispose()
+        uvicorn.run("aitrack.api:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level)  # fmt: skip
+    else:
+        uvicorn.run(create_app(repo), host=host, port=port, log_level=log_level)

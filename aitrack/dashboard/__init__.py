@@ -1,0 +1,1 @@
+"""The dashboard page and the HTML report: stored views in, server-rendered HTML with inline SVG charts out."""
