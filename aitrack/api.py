@@ -196,6 +196,8 @@ def _iso3(value: str | None) -> str | None:
     return value.upper() if value is not None else None
 
 
+# Optional filters are typed without `| None`: absent means "no filter", and an OpenAPI `null` alternative would
+# invite clients (and fuzzers) to send the string "null", which a query string cannot tell from a value.
 class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     format: Literal["json", "csv"] = Field("json", description="json (default) or csv: the same rows and columns")
@@ -207,11 +209,11 @@ class _PagedQuery(_Query):
 
 
 class ObservationsQuery(_PagedQuery):
-    indicator: str | None = Field(None, description="indicator id (see /api/indicators); unknown → 404")
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code, e.g. CHN, USA, XUC")
-    year_from: int | None = Field(None, alias="from", ge=YEAR_MIN, le=YEAR_MAX, description="first year")
-    year_to: int | None = Field(None, alias="to", ge=YEAR_MIN, le=YEAR_MAX, description="last year")
-    kind: Literal[VALUE_KINDS] | None = Field(None, description="value_kind filter")  # type: ignore[valid-type]
+    indicator: str = Field(None, description="indicator id (see /api/indicators); unknown → 404")
+    country: str = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code, e.g. CHN, USA, XUC")
+    year_from: int = Field(None, alias="from", ge=YEAR_MIN, le=YEAR_MAX, description="first year")
+    year_to: int = Field(None, alias="to", ge=YEAR_MIN, le=YEAR_MAX, description="last year")
+    kind: Literal[VALUE_KINDS] = Field(None, description="value_kind filter")  # type: ignore[valid-type]
 
     _upper = field_validator("country")(_iso3)
 
@@ -223,25 +225,25 @@ class ObservationsQuery(_PagedQuery):
 
 
 class ForecastsQuery(_PagedQuery):
-    subject: str | None = Field(None, description="indicator id or dimension name; unknown → 404")
-    run: str | None = Field(None, max_length=36, description="forecast run id (backtests included); default: latest")
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code")
+    subject: str = Field(None, description="indicator id or dimension name; unknown → 404")
+    run: str = Field(None, max_length=36, description="forecast run id (backtests included); default: latest")
+    country: str = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code")
 
     _upper = field_validator("country")(_iso3)
 
 
 class CrossoversQuery(_PagedQuery):
-    subject: str | None = Field(None, description="indicator id or dimension name; unknown → 404")
+    subject: str = Field(None, description="indicator id or dimension name; unknown → 404")
 
 
 class DimensionsQuery(_PagedQuery):
-    dimension: str | None = Field(None, description="values, cohesion, influence or legitimacy; unknown → 404")
+    dimension: str = Field(None, description="values, cohesion, influence or legitimacy; unknown → 404")
 
 
 class EvidenceQuery(_PagedQuery):
-    indicator: str | None = Field(None, description="indicator id, or `uncatalogued`; unknown → 404")
-    kind: Literal[EVIDENCE_KINDS] | None = Field(None, description="value_kind of the figure")  # type: ignore[valid-type]
-    country: str | None = Field(None, pattern=r"^[A-Za-z]{3}(-[A-Za-z]{3})?$", description="ISO3 or a pair, CHN-USA")
+    indicator: str = Field(None, description="indicator id, or `uncatalogued`; unknown → 404")
+    kind: Literal[EVIDENCE_KINDS] = Field(None, description="value_kind of the figure")  # type: ignore[valid-type]
+    country: str = Field(None, pattern=r"^[A-Za-z]{3}(-[A-Za-z]{3})?$", description="ISO3 or a pair, CHN-USA")
 
     _upper = field_validator("country")(_iso3)
 

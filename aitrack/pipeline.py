@@ -144,19 +144,22 @@ def load_snapshot(
     by_source: dict[str, list[RawPayload]] = defaultdict(list)
     for payload in payloads:
         by_source[payload.source].append(payload)
-    cadence = _cadences()
+    from fetchers.registry import SOURCE_INFO
+
     outcomes = []
     for source, group in sorted(by_source.items()):
         progress(source, "start")
         started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
         try:
             frame = fetcher.transform(group, query)
-            first = group[0].extra
-            record = SourceRecord(
-                id=source, producer=first["producer"], title=first["title"], homepage=first["url"],
-                licence=first["licence"], citation=first["citation"], redistributable=first["redistributable"],
-                cadence_days=cadence.get(source, 365),
-            )  # fmt: skip
+            if source in SOURCE_INFO:
+                record = source_record(SOURCE_INFO[source])
+            else:
+                first = group[0].extra
+                record = SourceRecord(
+                    id=source, producer=first["producer"], title=first["title"], homepage=first["url"],
+                    licence=first["licence"], citation=first["citation"], redistributable=first["redistributable"],
+                )  # fmt: skip
             records = [
                 payload_record(p, licence=p.extra["licence"], citation=p.extra["citation"],
                                redistributable=p.extra["redistributable"])  # fmt: skip
@@ -171,12 +174,6 @@ def load_snapshot(
     return outcomes
 
 
-def _cadences() -> dict[str, int]:
-    try:
-        from fetchers.registry import FETCHERS
-    except ImportError:
-        return {}
-    return {sid: f.info.cadence_days for sid, f in FETCHERS.items()}
 
 
 def load_evidence(repo: Repository) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import polars as pl
 
 from fetchers import epoch, oecd, openalex, owid, worldbank
-from fetchers.base import Fetcher, RawPayload
+from fetchers.base import Fetcher, RawPayload, SourceInfo
 
 SnapshotParser = Callable[[RawPayload, dict], pl.DataFrame]
 
@@ -30,12 +30,7 @@ LIVE_PARSERS: dict[str, SnapshotParser] = {
     "oecd.sdmx_csv": oecd.parse_sdmx_csv,
 }
 
-# TODO(lead): once fetchers/curated.py exists, drop this guard so a broken curated module fails loudly.
-try:
-    from fetchers.curated import CURATED_FETCHERS, CURATED_PARSERS
-except ImportError:
-    CURATED_FETCHERS: dict[str, Fetcher] = {}
-    CURATED_PARSERS: dict[str, SnapshotParser] = {}
+from fetchers.curated import CURATED_FETCHERS, CURATED_PARSERS, CURATED_SOURCES
 
 _clash = (set(LIVE_FETCHERS) & set(CURATED_FETCHERS)) | (set(LIVE_PARSERS) & set(CURATED_PARSERS))
 if _clash:
@@ -43,6 +38,11 @@ if _clash:
 
 FETCHERS: dict[str, Fetcher] = {**LIVE_FETCHERS, **CURATED_FETCHERS}
 SNAPSHOT_PARSERS: dict[str, SnapshotParser] = {**LIVE_PARSERS, **CURATED_PARSERS}
+# Provenance of every source id an observation can carry: live fetchers, curated providers, snapshot and user.
+SOURCE_INFO: dict[str, SourceInfo] = {
+    **{sid: f.info for sid, f in FETCHERS.items()},
+    **CURATED_SOURCES,
+}
 
 
 def get_fetcher(source_id: str) -> Fetcher:

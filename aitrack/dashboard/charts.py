@@ -7,6 +7,7 @@ server so the page needs no JavaScript library and no network.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
@@ -108,15 +109,16 @@ def linear_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     """Ticks on a 1-2-5 grid whose first is ≤ lo and last ≥ hi (the axis is widened to them)."""
     if hi < lo:
         lo, hi = hi, lo
-    if hi == lo:
+    # A range below float resolution at this magnitude is a flat line: give it a visible band around the value.
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi)):
         pad = abs(lo) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
     step = nice_step(hi - lo, target)
-    start = math.floor(lo / step + 1e-9) * step
-    ticks = [start]
-    while ticks[-1] < hi - 1e-9 * step:
-        ticks.append(start + len(ticks) * step)
-    return [round(t, 12) for t in ticks] if len(ticks) > 1 else [start, start + step]
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    if last == first:
+        last += 1
+    return [k * step + 0.0 for k in range(first, last + 1)]
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
@@ -236,9 +238,22 @@ def chart_frame(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> tu
 
 
 # ---------------------------------------------------------------------------------------------- SVG pieces
+# Characters XML 1.0 forbids (control characters, lone surrogates): a quote copied from a PDF can carry them.
+_NOT_XML = re.compile("[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+
+def _text(text: str) -> str:
+    """Element text: forbidden characters dropped, markup escaped."""
+    return escape(_NOT_XML.sub("", text))
+
+
 def _attr(text: str) -> str:
     """Text for inside a double-quoted attribute."""
-    return escape(text, {'"': "&quot;"})
+    return escape(_NOT_XML.sub("", text), {'"': "&quot;"})
+
+
+def _quoted(text: str) -> str:
+    return quoteattr(_NOT_XML.sub("", text))
 
 
 def _num(value: float) -> str:
@@ -274,7 +289,7 @@ def _axes(frame: Frame, y_ticks: Sequence[float], x_ticks: Sequence[int], unit: 
         y = frame.y(tick)
         out.append(f'<line class="grid" x1="{left}" x2="{right}" y1="{_num(y)}" y2="{_num(y)}"/>')
         out.append(f'<text class="tick y" x="{left - 6}" y="{_num(y + 4)}" text-anchor="end">'
-                   f"{escape(format_value(tick, unit))}</text>")  # fmt: skip
+                   f"{_text(format_value(tick, unit))}</text>")  # fmt: skip
     for year in x_ticks:
         x = frame.x(year)
         out.append(f'<line class="tick-mark" x1="{_num(x)}" x2="{_num(x)}" y1="{bottom}" y2="{bottom + 4}"/>')
@@ -296,7 +311,7 @@ def _crossover(frame: Frame, band: CrossoverBand) -> list[str]:
         title = band.label or f"Crossover year, 80% interval: {band.lo_80}–{hi_text}"
         out.append(
             f'<rect class="crossover-band" x="{_num(x0)}" y="{top}" width="{_num(x1 - x0)}" '
-            f'height="{bottom - top}"><title>{escape(title)}</title></rect>'
+            f'height="{bottom - top}"><title>{_text(title)}</title></rect>'
         )
         if band.hi_80 is None:
             out.append(f'<text class="crossover-open" x="{_num(x1 - 3)}" y="{top + 12}" text-anchor="end">→</text>')
@@ -304,7 +319,7 @@ def _crossover(frame: Frame, band: CrossoverBand) -> list[str]:
         x = frame.x(band.median)
         out.append(
             f'<line class="crossover-median" x1="{_num(x)}" x2="{_num(x)}" y1="{top}" y2="{bottom}">'
-            f"<title>{escape(f'Median crossover year: {band.median}')}</title></line>"
+            f"<title>{_text(f'Median crossover year: {band.median}')}</title></line>"
         )
     return out
 
@@ -312,12 +327,12 @@ def _crossover(frame: Frame, band: CrossoverBand) -> list[str]:
 def _series(frame: Frame, series: CountrySeries, unit: str) -> list[str]:
     colour = country_colour(series.country)
     cls = _attr(series.country)
-    out = [f'<g class="series {cls}" data-country={quoteattr(series.country)}>']
+    out = [f'<g class="series {cls}" data-country={_quoted(series.country)}>']
     if series.fan:
         out.append(f'<polygon class="fan-95" fill="{colour}" points="{_band(frame, series.fan, "lo_95", "hi_95")}">'
-                   f"<title>{escape(series.name)}: 95% interval</title></polygon>")  # fmt: skip
+                   f"<title>{_text(series.name)}: 95% interval</title></polygon>")  # fmt: skip
         out.append(f'<polygon class="fan-80" fill="{colour}" points="{_band(frame, series.fan, "lo_80", "hi_80")}">'
-                   f"<title>{escape(series.name)}: 80% interval</title></polygon>")  # fmt: skip
+                   f"<title>{_text(series.name)}: 80% interval</title></polygon>")  # fmt: skip
         out.append(f'<polyline class="forecast" stroke="{colour}" '
                    f'points="{_points(frame, [(p.year, p.mean) for p in series.fan])}"/>')  # fmt: skip
     for run in _segments(series.history):
@@ -325,13 +340,13 @@ def _series(frame: Frame, series: CountrySeries, unit: str) -> list[str]:
     for year, value in series.history:
         out.append(
             f'<circle class="point" cx="{_num(frame.x(year))}" cy="{_num(frame.y(value))}" r="2.6" fill="{colour}">'
-            f"<title>{escape(f'{series.name} {year}: {format_value(value, unit)}')}</title></circle>"
+            f"<title>{_text(f'{series.name} {year}: {format_value(value, unit)}')}</title></circle>"
         )
     for year, value, kind in series.projections:
         tip = f"{series.name} {year}: {format_value(value, unit)} ({kind} stated by the source, not history)"
         out.append(
             f'<circle class="statement {_attr(kind)}" cx="{_num(frame.x(year))}" cy="{_num(frame.y(value))}" '
-            f'r="3.5" stroke="{colour}"><title>{escape(tip)}</title></circle>'
+            f'r="3.5" stroke="{colour}"><title>{_text(tip)}</title></circle>'
         )
     out.append("</g>")
     return out
@@ -351,12 +366,12 @@ def _evidence(frame: Frame, markers: Sequence[EvidenceMarker], unit: str) -> lis
     for m in markers:
         x = frame.x(m.year)
         colour = country_colour(m.country) if m.country in COUNTRY_COLOURS else EVIDENCE_COLOUR
-        tip = f"<title>{escape(m.text)}</title>"
+        tip = f"<title>{_text(m.text)}</title>"
         kind = _attr(m.kind)
         if m.value is None:
             # A figure with no value on this axis (a forecast crossover year, another unit): a year tick on top.
             out.append(
-                f'<g class="evidence-year {kind}" data-evidence={quoteattr(m.evidence_id)}>'
+                f'<g class="evidence-year {kind}" data-evidence={_quoted(m.evidence_id)}>'
                 f'<line x1="{_num(x)}" x2="{_num(x)}" y1="{top}" y2="{bottom}" stroke="{EVIDENCE_COLOUR}"/>'
                 f'<polygon points="{_triangle(x, top)}" fill="{EVIDENCE_COLOUR}"/>{tip}</g>'
             )
@@ -365,7 +380,7 @@ def _evidence(frame: Frame, markers: Sequence[EvidenceMarker], unit: str) -> lis
         filled = m.kind in ("measured", "estimate")
         fill = colour if filled else "#ffffff"
         out.append(
-            f'<polygon class="evidence-point {kind}" data-evidence={quoteattr(m.evidence_id)} '
+            f'<polygon class="evidence-point {kind}" data-evidence={_quoted(m.evidence_id)} '
             f'points="{_diamond(x, y)}" fill="{fill}" stroke="{colour}">{tip}</polygon>'
         )
     out.append("</g>")
@@ -378,7 +393,7 @@ def _legend(spec: ChartSpec) -> list[str]:
     x = MARGIN_LEFT
     for label, colour in items:
         out.append(f'<rect x="{x}" y="10" width="12" height="12" fill="{colour}"/>')
-        out.append(f'<text x="{x + 16}" y="20">{escape(label)}</text>')
+        out.append(f'<text x="{x + 16}" y="20">{_text(label)}</text>')
         x += 24 + 7 * len(label)
     if any(s.fan for s in spec.series):
         out.append(f'<text class="legend-note" x="{x}" y="20">shaded: 80% and 95% intervals</text>')
@@ -396,14 +411,14 @@ def fan_chart(spec: ChartSpec, *, width: int = WIDTH, height: int = HEIGHT) -> s
     if not spec.series and not spec.evidence:
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" class="fan-chart empty-chart" viewBox="0 0 {width} 40" '
-            f'role="img" aria-labelledby={quoteattr(title_id)}><title id={quoteattr(title_id)}>{escape(spec.title)}'
+            f'role="img" aria-labelledby={_quoted(title_id)}><title id={_quoted(title_id)}>{_text(spec.title)}'
             f'</title><text class="empty" x="{MARGIN_LEFT}" y="25">No data stored for this subject yet</text></svg>'
         )
     frame, y_ticks, x_ticks = chart_frame(spec, width, height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="fan-chart" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby={quoteattr(title_id)} data-scale="{"log" if frame.log else "linear"}">',
-        f"<title id={quoteattr(title_id)}>{escape(spec.title)}</title>",
+        f'role="img" aria-labelledby={_quoted(title_id)} data-scale="{"log" if frame.log else "linear"}">',
+        f"<title id={_quoted(title_id)}>{_text(spec.title)}</title>",
     ]
     parts += _axes(frame, y_ticks, x_ticks, spec.unit)
     if spec.crossover is not None:
@@ -412,7 +427,7 @@ def fan_chart(spec: ChartSpec, *, width: int = WIDTH, height: int = HEIGHT) -> s
         y = frame.y(spec.reference)
         parts.append(
             f'<line class="reference" x1="{MARGIN_LEFT}" x2="{width - MARGIN_RIGHT}" y1="{_num(y)}" y2="{_num(y)}">'
-            f"<title>{escape(spec.reference_label or format_value(spec.reference, spec.unit))}</title></line>"
+            f"<title>{_text(spec.reference_label or format_value(spec.reference, spec.unit))}</title></line>"
         )
     for series in spec.series:
         parts += _series(frame, series, spec.unit)

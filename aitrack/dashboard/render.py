@@ -410,7 +410,8 @@ def build_page(data: DashboardData, catalog: Any, *, generated_at: datetime | No
         if entry.evidence_only:
             if any(_evidence_year(r) is not None for r in ev_by.get(entry.id, [])):
                 subjects.append(evidence_subject(entry, ev_by[entry.id]))
-        elif obs_by.get(entry.id) or fc_by.get(entry.id) or entry.id in crossovers:
+        elif (obs_by.get(entry.id) or fc_by.get(entry.id) or entry.id in crossovers
+              or any(_evidence_year(r) is not None for r in ev_by.get(entry.id, []))):  # fmt: skip
             subjects.append(
                 indicator_subject(entry, data, crossovers, sources, obs_by.get(entry.id, []), fc_by.get(entry.id, []),
                                   ev_by.get(entry.id, []))  # fmt: skip

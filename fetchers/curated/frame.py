@@ -44,7 +44,7 @@ def country_code(label: str, source: str) -> str | None:
     code = countries.to_iso3(cleaned, source)
     if code is not None:
         return code
-    if countries.is_aggregate(cleaned) or cleaned.casefold() in countries._overrides(source):
+    if countries.is_listed(cleaned, source):
         return None
     raise SchemaDriftError(
         f"{source}: country label {cleaned!r} is not mapped; add it to fetchers/countries/{source}.csv "

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Iterable
+from typing import TYPE_CHECKING, ClassVar, Iterable, NamedTuple
 
 import polars as pl
 from pydantic import Field
@@ -57,9 +57,8 @@ class UserFileError(FetchError):
         self.column = column
 
 
-@dataclass(frozen=True)
-class NewIndicator:
-    """An indicator id the catalog does not know yet, with the unit the file gives it."""
+class NewIndicator(NamedTuple):
+    """An indicator id the catalog does not know yet, with the unit the file gives it (unpacks as `id, unit`)."""
 
     id: str
     unit: str
@@ -71,9 +70,12 @@ class UserImport:
 
     filename: str
     sha256: str
+    payload: RawPayload  # the file's bytes as a raw payload, to be stored beside the observations
     observations: pl.DataFrame  # the observation contract; source = "user"
     provenance: pl.DataFrame  # per observation: the file's own source name, URL, licence, notes
     new_indicators: tuple[NewIndicator, ...]
+    citation: str  # every distinct "source <source_url>" of the file, "; "-joined
+    licence: str | None  # every distinct licence the file states, "; "-joined; None when it states none
 
 
 def _text(cell: str | None) -> str:
@@ -81,7 +83,7 @@ def _text(cell: str | None) -> str:
 
 
 def parse_user_csv(content: bytes, *, known_indicators: set[str] | frozenset[str], filename: str,
-                   retrieved_at: datetime) -> UserImport:
+                   retrieved_at: datetime, url: str | None = None) -> UserImport:
     """Check every row; return them all or raise UserFileError for the first problem (never a partial import).
 
     source_series is the file's `source` column (the publisher the analyst cites), so the same indicator
@@ -174,12 +176,19 @@ def parse_user_csv(content: bytes, *, known_indicators: set[str] | frozenset[str
         pl.lit(sha256).alias("snapshot_id"),
     )
     new = tuple(NewIndicator(i, u) for i, (u, _) in sorted(units.items()) if i not in known_indicators)
+    citations = dict.fromkeys(f"{p['source_name']} <{p['source_url']}>" for p in provenance)
+    licences = dict.fromkeys(p["licence"] for p in provenance if p["licence"])
+    payload = RawPayload(source=SOURCE, url=url or filename, params={"file": filename}, status=200, content=content,
+                         retrieved_at=when, media_type="text/csv", extra={"filename": filename})
     return UserImport(
         filename=filename,
         sha256=sha256,
+        payload=payload,
         observations=validate_observations(frame),
         provenance=pl.DataFrame(provenance, schema=PROVENANCE_SCHEMA),
         new_indicators=new,
+        citation="; ".join(citations),
+        licence="; ".join(licences) or None,
     )
 
 
@@ -227,7 +236,7 @@ class UserFetcher(Fetcher):
         """Every payload parsed; the first bad file stops the whole import."""
         return [
             parse_user_csv(p.content, known_indicators=self.known_indicators,
-                           filename=str(p.extra.get("filename", p.url)), retrieved_at=p.retrieved_at)
+                           filename=str(p.extra.get("filename", p.url)), retrieved_at=p.retrieved_at, url=p.url)
             for p in payloads
         ]
 

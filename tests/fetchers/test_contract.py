@@ -44,6 +44,15 @@ def _oecd_case():
              payload(fixture_bytes("oecd", "layout_only_ai_patents.csv"), "oecd")], oecd.OecdQuery())
 
 
+def _user_case():
+    from pathlib import Path
+
+    fetcher = FETCHERS["user"]
+    fixture = Path(__file__).resolve().parents[1] / "curated" / "fixtures" / "user_good.csv"
+    query = fetcher.Query(files=(fixture,))
+    return fetcher.extract(query, None), query
+
+
 def _snapshot_case():
     fetcher = FETCHERS["snapshot"]
     query = fetcher.Query(sources=("owid", "oecd"))
@@ -57,6 +66,7 @@ CONTRACT_CASES: dict[str, Callable[[], tuple[list[RawPayload], SourceQuery]]] = 
     "openalex": _openalex_case,
     "oecd": _oecd_case,
     "snapshot": _snapshot_case,
+    "user": _user_case,
 }
 
 

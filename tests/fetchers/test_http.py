@@ -88,7 +88,9 @@ def test_redacted_url_never_contains_the_key(secret):
     url = f"https://api.openalex.org/works?filter=x:1&api_key={secret}&mailto=a@b.org"
     cleaned = redact_url(url, [secret])
     assert secret not in cleaned
-    assert "filter=x%3A1" in cleaned or "filter=x:1" in cleaned
+    # The rest of the URL survives, unless the secret happens to spell part of it (then masking it is right).
+    if secret not in url.replace(secret, ""):
+        assert "filter=x%3A1" in cleaned or "filter=x:1" in cleaned
 
 
 # -- retries -----------------------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""Shared helpers for the curated-source tests: the repository's snapshot files as payloads, and the shared data folder when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from fetchers.base import RawPayload
+from fetchers.curated.parsers import CURATED_PARSERS
+from fetchers.curated.snapshot import SNAPSHOT_ROOT, load_manifests, payload_for
+
+CURATED_ROOT = SNAPSHOT_ROOT / "curated"
+FIXTURES = Path(__file__).with_name("fixtures")
+# The real files the snapshot was built from; cross-checks against them skip when the folder is absent.
+SHARED_DATA = Path("/work/shared/data")
+
+
+def snapshot_payload(provider: str, file: str) -> RawPayload:
+    """The snapshot file as the snapshot fetcher would hand it to its parser (manifest provenance included)."""
+    entry = next(e for e in load_manifests(CURATED_ROOT / provider) if e.file == file)
+    return payload_for(entry, entry.path.read_bytes())
+
+
+def parse_snapshot_file(provider: str, file: str) -> pl.DataFrame:
+    payload = snapshot_payload(provider, file)
+    return CURATED_PARSERS[payload.extra["parser"]](payload, payload.extra["options"])
+
+
+def with_content(payload: RawPayload, content: bytes) -> RawPayload:
+    """The same provenance around other bytes (a deliberately damaged copy of a real file)."""
+    return RawPayload(**{**payload.__dict__, "content": content})
+
+
+def value(frame: pl.DataFrame, indicator: str, country: str, year: int) -> float:
+    hit = frame.filter((pl.col("indicator") == indicator) & (pl.col("country") == country) & (pl.col("year") == year))
+    assert hit.height == 1, f"{indicator} {country} {year}: {hit.height} rows"
+    return hit["value"][0]
+
+
+def shared_file(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not present (cross-check against the shared data folder)")
+    return path

@@ -1,0 +1,118 @@
+"""The snapshot fetcher end to end: manifests → sha-checked payloads → parsers → one valid observation frame."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+
+from db.frames import HISTORY_KINDS, validate_observations
+from fetchers.curated import CURATED_FETCHERS, CURATED_PARSERS
+from fetchers.curated.snapshot import SNAPSHOT_ROOT, SnapshotFetcher, SnapshotQuery, parse_payload, snapshot_parsers
+from fetchers.errors import SchemaDriftError
+
+from .conftest import CURATED_ROOT, snapshot_payload
+
+EXPECTED_INDICATORS = {
+    "stay_rate_5yr", "stay_intention_rate", "doctorates_temp_visa_china", "ai_vc_investment_ncses",
+    "ai_vc_companies", "kti_exports", "kti_value_added", "ict_manufacturing_value_added",
+    "it_services_value_added", "gerd_ppp_usd", "ai_patents_granted", "ai_papers_us_china_coauthored",
+    "top500_systems", "top500_rmax_share", "unga_states_closer", "unga_mean_agreement",
+    "liberal_democracy", "electoral_democracy", "freedom_house_total", "favourability",
+    "chinese_students_us", "ai_vc_investment",
+}
+
+
+@pytest.fixture(scope="module")
+def curated_frame() -> pl.DataFrame:
+    fetcher = SnapshotFetcher(CURATED_ROOT)
+    return fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
+
+
+def test_curated_snapshot_passes_the_observation_contract(curated_frame):
+    assert validate_observations(curated_frame).height == curated_frame.height > 0
+
+
+def test_curated_snapshot_covers_every_curated_indicator(curated_frame):
+    assert set(curated_frame["indicator"].unique()) == EXPECTED_INDICATORS
+
+
+def test_payloads_carry_the_manifest_provenance():
+    payloads = SnapshotFetcher(CURATED_ROOT).extract(SnapshotQuery(sources=("pew",)))
+    assert len(payloads) == 1
+    payload = payloads[0]
+    assert payload.url.startswith("https://")
+    assert payload.extra["file"] == "TRUMPWORLD-us.csv" and payload.extra["parser"] == "curated.pew_favourability"
+    assert payload.sha256 == payload.extra["sha256"]
+    assert payload.retrieved_at.isoformat() == f"{payload.extra['retrieved']}T00:00:00+00:00"
+
+
+def test_observations_carry_sha256_and_vintage_of_their_file(curated_frame):
+    for payload in SnapshotFetcher(CURATED_ROOT).extract(SnapshotQuery()):
+        rows = curated_frame.filter(pl.col("snapshot_id") == payload.sha256)
+        assert rows.height > 0, payload.extra["file"]
+        expected_vintage = payload.extra["published"] or payload.extra["retrieved"]
+        assert set(rows["vintage"]) == {expected_vintage}
+        assert set(rows["source"]) == {payload.source}
+
+
+def test_since_and_sources_filter():
+    fetcher = SnapshotFetcher(CURATED_ROOT)
+    query = SnapshotQuery(since=2015, sources=("unga", "pew"))
+    frame = fetcher.transform(fetcher.extract(query), query)
+    assert set(frame["source"]) == {"unga", "pew"}
+    assert frame["year"].min() == 2015
+
+
+def test_curated_files_state_history_not_intentions(curated_frame):
+    # Curated files report what happened (OECD.AI's partial current year is `provisional`, still history);
+    # none of them carries targets, pledges, claims or projections.
+    assert curated_frame.filter(~pl.col("value_kind").is_in(HISTORY_KINDS)).height == 0
+    assert set(curated_frame.filter(pl.col("value_kind") == "provisional")["source"]) == {"oecd_ai"}
+
+
+def test_unknown_parser_is_a_schema_drift():
+    payload = snapshot_payload("pew", "TRUMPWORLD-us.csv")
+    broken = type(payload)(**{**payload.__dict__, "extra": {**payload.extra, "parser": "curated.nope"}})
+    with pytest.raises(SchemaDriftError, match="curated.nope"):
+        parse_payload(broken, CURATED_PARSERS)
+
+
+def test_a_parser_emitting_another_source_than_its_manifest_is_a_schema_drift():
+    payload = snapshot_payload("pew", "TRUMPWORLD-us.csv")
+    pew_frame = CURATED_PARSERS["curated.pew_favourability"](payload, {})
+    relabelled = type(payload)(**{**payload.__dict__, "source": "not_pew"})
+    with pytest.raises(SchemaDriftError, match="not_pew"):
+        parse_payload(relabelled, {"curated.pew_favourability": lambda p, o: pew_frame})
+
+
+def test_parser_lookup_includes_every_curated_parser():
+    parsers = snapshot_parsers()
+    for name, parser in CURATED_PARSERS.items():
+        assert parsers[name] is parser
+
+
+def test_registered_fetchers():
+    assert CURATED_FETCHERS["snapshot"].info.id == "snapshot"
+    assert CURATED_FETCHERS["user"].info.id == "user"
+
+
+def test_whole_snapshot_passes_the_contract_when_the_live_parsers_are_registered():
+    pytest.importorskip("fetchers.registry", reason="fetchers.registry (live snapshot parsers) not written yet")
+    fetcher = SnapshotFetcher(SNAPSHOT_ROOT)
+    frame = fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
+    assert validate_observations(frame).height == frame.height > 0
+    assert EXPECTED_INDICATORS <= set(frame["indicator"].unique())
+
+
+def test_an_empty_root_yields_an_empty_frame(tmp_path):
+    fetcher = SnapshotFetcher(tmp_path)
+    assert fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery()).height == 0
+
+
+def test_a_copied_directory_loads_from_another_root(tmp_path):
+    shutil.copytree(CURATED_ROOT / "unga", tmp_path / "unga")
+    fetcher = SnapshotFetcher(tmp_path)
+    frame = fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
+    assert set(frame["indicator"]) == {"unga_states_closer", "unga_mean_agreement"}
