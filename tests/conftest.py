@@ -7,10 +7,15 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
 from db.migrate import upgrade
 from db.session import make_engine
+
+# Property tests check invariants, not speed: no per-example deadline (two xdist workers share two cores).
+settings.register_profile("aitrack", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("aitrack")
 
 POSTGRES_URL = os.environ.get("AITRACK_TEST_POSTGRES_URL")
 POSTGRES_SKIP_REASON = (
