@@ -236,8 +236,16 @@ class Catalog:
         return entry
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(entry)"
+def _located(error: dict[str, Any]) -> tuple[str, str]:
+    """(field, message) of a pydantic error; a whole-entry check names its field at the start of its message."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error["loc"] if part != "[key]")
+    if not field:
+        head, sep, rest = message.partition(": ")
+        if sep and head.isidentifier():
+            return head, rest
+        return "(entry)", message
+    return field, message
 
 
 def _validate_entry(raw: Any, *, position: int) -> IndicatorEntry:
@@ -247,9 +255,8 @@ def _validate_entry(raw: Any, *, position: int) -> IndicatorEntry:
     try:
         return IndicatorEntry.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = _field_path(first["loc"])
-        raise CatalogError(f"{label}: {field}: {first['msg']}", entry=label, field=field) from exc
+        field, message = _located(exc.errors()[0])
+        raise CatalogError(f"{label}: {field}: {message}", entry=label, field=field) from exc
 
 
 def _validate_dimension(name: str, raw: Any) -> DimensionSpec:
@@ -258,9 +265,8 @@ def _validate_dimension(name: str, raw: Any) -> DimensionSpec:
     try:
         return DimensionSpec.model_validate({"name": name, **raw})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = _field_path(first["loc"])
-        raise CatalogError(f"dimension {name}: {field}: {first['msg']}", entry=name, field=field) from exc
+        field, message = _located(exc.errors()[0])
+        raise CatalogError(f"dimension {name}: {field}: {message}", entry=name, field=field) from exc
 
 
 def parse_catalog(document: Any) -> Catalog:

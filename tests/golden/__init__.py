@@ -1,0 +1,1 @@
+"""Golden-file tests on the embedded snapshot."""
