@@ -294,6 +294,55 @@ def evidence(
         console.print(table)
 
 
+@app.command()
+@user_errors
+def build() -> None:
+    """Compute derived indicators and the four dimension scores from the stored observations."""
+    from aitrack import pipeline
+
+    ctx = _context()
+    repo = ctx.require_schema()
+    catalog = pipeline.current_catalog(repo)
+    pipeline.sync_catalog(repo, catalog)
+    result = pipeline.build(repo, catalog)
+    if result.derived is not None:
+        console.print(render_outcomes([result.derived], "Derived indicators"))
+    console.print(f"dimension scores: {result.dimension_rows} rows (build {result.build_id})")
+    console.print(render_dimensions(result.scores))
+
+
+@app.command()
+@user_errors
+def dimensions(
+    fmt: FormatOption = "table",
+    year: Annotated[int | None, typer.Option(help="Only this year (default: every year in JSON, latest in the table).")] = None,
+) -> None:
+    """The four dimensions — values, cohesion, influence, legitimacy: score, 80/95% bands, coverage, leader."""
+    import polars as pl
+
+    _check_format(fmt, ("table", "json"))
+    repo = _context().require_schema()
+    scores = repo.dimensions_latest()
+    if scores.height == 0:
+        from aitrack.errors import UsageError
+
+        raise UsageError("no dimension scores yet: run `aitrack build` (or `aitrack run`)")
+    if year is not None:
+        scores = scores.filter(pl.col("year") == year)
+    if fmt == "json":
+        out = []
+        for dimension in ("values", "cohesion", "influence", "legitimacy"):
+            rows = scores.filter(pl.col("dimension") == dimension).sort("year")
+            out.append({
+                "dimension": dimension,
+                "pair": "CHN-USA",
+                "years": rows.drop("dimension", "pair", "build_id", "computed_at").to_dicts(),
+            })
+        sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+        return
+    console.print(render_dimensions(scores))
+
+
 @app.command("run")
 @user_errors
 def run_main_job() -> None:
