@@ -7,11 +7,13 @@ a burst of readers costs one query each for the version check while a refresh wr
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import json
 import math
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Engine
@@ -300,6 +303,19 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+def accepts_gzip(header: str | None) -> bool:
+    """True when Accept-Encoding lists gzip (or *) without q=0."""
+    for part in (header or "").lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return float(q) > 0 if params.strip().startswith("q=") else True
+            except ValueError:
+                return False
+    return False
+
+
 def etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
@@ -351,12 +367,28 @@ def validation_message(items: Sequence[dict[str, Any]]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- caching
+GZIP_MIN_BYTES = 1024
+
+
 @dataclass(frozen=True)
 class CachedBody:
+    """A response body as sent, with its ETag, and a gzip variant for large bodies (compressed once per version)."""
+
     body: bytes
     media_type: str
     etag: str
     total: int | None = None
+    gzipped: bytes | None = None
+
+    @classmethod
+    def of(cls, body: bytes, media_type: str, total: int | None = None) -> "CachedBody":
+        packed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+        return cls(body, media_type, etag_of(body), total, packed)
+
+    @property
+    def gzip_etag(self) -> str:
+        # A different representation needs a different strong validator (RFC 9110 §8.8.3).
+        return self.etag[:-1] + '-gz"'
 
 
 class ResponseCache:
@@ -382,6 +414,16 @@ class ResponseCache:
                     self._entries.clear()
                 self._version, self._checked_at = version, now
         return self._version  # type: ignore[return-value]
+
+    def peek(self, key: tuple) -> Any | None:
+        """The cached value without touching the database, or None (stale version or a miss): never blocks."""
+        if self._version is None or time.monotonic() - self._checked_at >= self._check_seconds:
+            return None
+        with self._lock:
+            hit = self._entries.get((self._version,) + key)
+            if hit is not None:
+                self._entries.move_to_end((self._version,) + key)
+            return hit
 
     def get_or_build(self, key: tuple, build: Callable[[], Any]) -> Any:
         """The value built for `key` under the current data version (built at most once per version, barring races)."""
@@ -453,26 +495,42 @@ def create_app(
     )
     app.add_middleware(HeadAsGet)
 
-    def known(name: str, read: Callable[[], set[str]]) -> frozenset[str]:
-        return cache.get_or_build(("known", name), lambda: frozenset(read()))
+    async def cached(key: tuple, build: Callable[[], Any]) -> Any:
+        # Hits are served on the event loop; only a miss or a due version check goes to a worker thread (database).
+        hit = cache.peek(key)
+        if hit is None:
+            hit = await run_in_threadpool(cache.get_or_build, key, build)
+        return hit
 
-    def indicator_ids() -> set[str]:
-        return known("indicators", repo.indicator_ids)
+    async def known(name: str, read: Callable[[], set[str]]) -> frozenset[str]:
+        return await cached(("known", name), lambda: frozenset(read()))
 
-    def subject_ids() -> set[str]:
-        return known("subjects", lambda: repo.indicator_ids() | set(catalog.dimensions) | repo.api_forecast_subjects())
+    async def indicator_ids() -> frozenset[str]:
+        return await known("indicators", repo.indicator_ids)
+
+    async def subject_ids() -> frozenset[str]:
+        return await known(
+            "subjects", lambda: repo.indicator_ids() | set(catalog.dimensions) | repo.api_forecast_subjects()
+        )
 
     def respond(request: Request, cached: CachedBody, *, limit: int | None = None, offset: int = 0) -> Response:
-        headers = {"ETag": cached.etag, "Cache-Control": CACHE_CONTROL}
+        packed = cached.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+        etag = cached.gzip_etag if packed else cached.etag
+        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+        if cached.gzipped is not None:
+            headers["Vary"] = "Accept-Encoding"
         if cached.total is not None:
             headers["X-Total-Count"] = str(cached.total)
             if limit is not None:
                 headers["Link"] = _links(request, cached.total, limit, offset)
-        if etag_matches(request.headers.get("if-none-match"), cached.etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
+        if packed:
+            headers["Content-Encoding"] = "gzip"
+            return Response(cached.gzipped, media_type=cached.media_type, headers=headers)
         return Response(cached.body, media_type=cached.media_type, headers=headers)
 
-    def table(
+    async def table(
         request: Request, name: str, params: _Query, read: Callable[[], tuple[list[dict[str, Any]], int]] | Callable[[], list[dict[str, Any]]],
     ) -> Response:  # fmt: skip
         key = (name, tuple(sorted(params.model_dump().items())))
@@ -485,12 +543,12 @@ def create_app(
                 body, media = to_csv(shaped, COLUMNS[name]), "text/csv; charset=utf-8"
             else:
                 body, media = to_json(shaped), "application/json"
-            return CachedBody(body, media, etag_of(body), total)
+            return CachedBody.of(body, media, total)
 
-        cached = cache.get_or_build(key, build)
+        body = await cached(key, build)
         if isinstance(params, _PagedQuery):
-            return respond(request, cached, limit=params.limit, offset=params.offset)
-        return respond(request, cached)
+            return respond(request, body, limit=params.limit, offset=params.offset)
+        return respond(request, body)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
@@ -516,18 +574,18 @@ def create_app(
         )  # fmt: skip
 
     @app.get("/api/indicators", summary="The indicator catalog as stored", responses=_list_responses(IndicatorOut))
-    def indicators(request: Request, params: Annotated[FormatQuery, Query()]) -> Response:
-        return table(request, "indicators", params, repo.api_indicators)
+    async def indicators(request: Request, params: Annotated[FormatQuery, Query()]) -> Response:
+        return await table(request, "indicators", params, repo.api_indicators)
 
     @app.get(
         "/api/observations", summary="Current values (latest vintage, preferred source)",
         responses=_list_responses(ObservationOut),
     )  # fmt: skip
-    def observations(request: Request, params: Annotated[ObservationsQuery, Query()]) -> Response:
+    async def observations(request: Request, params: Annotated[ObservationsQuery, Query()]) -> Response:
         _reject_python_names(request, ObservationsQuery)
-        if params.indicator is not None and params.indicator not in indicator_ids():
-            raise NotFound(f"unknown indicator {params.indicator!r}", indicator_ids())
-        return table(
+        if params.indicator is not None and params.indicator not in await indicator_ids():
+            raise NotFound(f"unknown indicator {params.indicator!r}", await indicator_ids())
+        return await table(
             request, "observations", params,
             lambda: repo.api_latest_observations(
                 indicator=params.indicator, country=params.country, year_from=params.year_from,
@@ -539,14 +597,14 @@ def create_app(
         "/api/forecasts", summary="Forecast rows of the latest run per subject, or of one run",
         responses=_list_responses(ForecastOut),
     )  # fmt: skip
-    def forecasts(request: Request, params: Annotated[ForecastsQuery, Query()]) -> Response:
-        if params.subject is not None and params.subject not in subject_ids():
-            raise NotFound(f"unknown subject {params.subject!r}", subject_ids())
+    async def forecasts(request: Request, params: Annotated[ForecastsQuery, Query()]) -> Response:
+        if params.subject is not None and params.subject not in await subject_ids():
+            raise NotFound(f"unknown subject {params.subject!r}", await subject_ids())
         if params.run is not None:
-            runs = known("runs", lambda: {r["id"] for r in repo.api_forecast_runs()})
+            runs = await known("runs", lambda: {r["id"] for r in repo.api_forecast_runs()})
             if params.run not in runs:
                 raise NotFound(f"unknown forecast run {params.run!r}", runs)
-        return table(
+        return await table(
             request, "forecasts", params,
             lambda: repo.api_forecasts(subject=params.subject, run_id=params.run, country=params.country,
                                        limit=params.limit, offset=params.offset),
@@ -556,53 +614,51 @@ def create_app(
         "/api/crossovers", summary="Crossover estimates of the latest current-data run",
         responses=_list_responses(CrossoverOut),
     )  # fmt: skip
-    def crossovers(request: Request, params: Annotated[CrossoversQuery, Query()]) -> Response:
-        if params.subject is not None and params.subject not in subject_ids():
-            raise NotFound(f"unknown subject {params.subject!r}", subject_ids())
-        return table(
+    async def crossovers(request: Request, params: Annotated[CrossoversQuery, Query()]) -> Response:
+        if params.subject is not None and params.subject not in await subject_ids():
+            raise NotFound(f"unknown subject {params.subject!r}", await subject_ids())
+        return await table(
             request, "crossovers", params,
             lambda: repo.api_crossovers(subject=params.subject, limit=params.limit, offset=params.offset),
         )  # fmt: skip
 
     @app.get("/api/dimensions", summary="Dimension scores of the latest build", responses=_list_responses(DimensionOut))
-    def dimensions(request: Request, params: Annotated[DimensionsQuery, Query()]) -> Response:
+    async def dimensions(request: Request, params: Annotated[DimensionsQuery, Query()]) -> Response:
         if params.dimension is not None and params.dimension not in catalog.dimensions:
             raise NotFound(f"unknown dimension {params.dimension!r}", list(catalog.dimensions))
-        return table(
+        return await table(
             request, "dimensions", params,
             lambda: repo.api_dimensions(dimension=params.dimension, limit=params.limit, offset=params.offset),
         )  # fmt: skip
 
     @app.get("/api/evidence", summary="Figures cited in the seed documents", responses=_list_responses(EvidenceOut))
-    def evidence(request: Request, params: Annotated[EvidenceQuery, Query()]) -> Response:
+    async def evidence(request: Request, params: Annotated[EvidenceQuery, Query()]) -> Response:
         if params.indicator is not None:
-            valid = indicator_ids() | known("evidence_indicators", repo.api_evidence_indicators)
+            valid = await indicator_ids() | await known("evidence_indicators", repo.api_evidence_indicators)
             if params.indicator not in valid:
                 raise NotFound(f"unknown indicator {params.indicator!r}", valid)
-        return table(
+        return await table(
             request, "evidence", params,
             lambda: repo.api_evidence(indicator=params.indicator, kind=params.kind, country=params.country,
                                       limit=params.limit, offset=params.offset),
         )  # fmt: skip
 
     @app.get("/", include_in_schema=False)
-    def dashboard(request: Request) -> Response:
+    async def dashboard(request: Request) -> Response:
         from aitrack.dashboard.render import load_dashboard_data, render_dashboard
 
         def build() -> CachedBody:
-            body = render_dashboard(load_dashboard_data(repo), catalog).encode()
-            return CachedBody(body, "text/html; charset=utf-8", etag_of(body))
+            return CachedBody.of(render_dashboard(load_dashboard_data(repo), catalog).encode(), "text/html; charset=utf-8")
 
-        return respond(request, cache.get_or_build(("dashboard",), build))
+        return respond(request, await cached(("dashboard",), build))
 
     @app.get("/static/{name}", include_in_schema=False)
-    def static(request: Request, name: str) -> Response:
+    async def static(request: Request, name: str) -> Response:
         from aitrack.dashboard.render import static_text
 
         if name not in STATIC_FILES:
             raise NotFound(f"no static file {name!r}", list(STATIC_FILES))
-        body = static_text(name).encode()
-        return respond(request, CachedBody(body, STATIC_FILES[name], etag_of(body)))
+        return respond(request, CachedBody.of(static_text(name).encode(), STATIC_FILES[name]))
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs() -> HTMLResponse:
@@ -635,11 +691,34 @@ def app_from_environment() -> FastAPI:
     return create_app(AppContext(load_settings()).require_schema())
 
 
+def run_server(target: str | FastAPI, *, host: str, port: int, workers: int = 1, log_level: str = "info",
+               access_log: bool = True) -> None:  # fmt: skip
+    """uvicorn, with TCP_NODELAY on the shared listening socket when there are several workers.
+
+    uvicorn creates that socket with protocol 0, so asyncio does not switch Nagle off on the accepted connections;
+    a small response written as headers + body then waits ~40 ms for the client's delayed ACK. Linux copies
+    TCP_NODELAY from the listening socket to the connections it accepts.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    factory = isinstance(target, str)
+    config = uvicorn.Config(target, factory=factory, host=host, port=port, workers=workers, log_level=log_level,
+                            access_log=access_log)  # fmt: skip
+    server = uvicorn.Server(config)
+    if workers <= 1:
+        server.run()
+        return
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, target=server.run, sockets=[sock]).run()
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Any | None = None, *, workers: int = 1,
           log_level: str = "info") -> None:  # fmt: skip
     """Run the API and dashboard with uvicorn; fails first with a clear error if the database is not at head."""
-    import uvicorn
-
     from aitrack.context import AppContext
     from aitrack.settings import load_settings
 
@@ -649,7 +728,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Any | None = None
         # Worker processes build their own app from the environment, so hand them the resolved database URL.
         os.environ["AITRACK_DATABASE_URL"] = settings.resolved_database_url
         repo.engine.dispose()
-        uvicorn.run("aitrack.api:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level)  # fmt: skip
+        run_server("aitrack.api:app_from_environment", host=host, port=port, workers=workers, log_level=log_level)
     else:
-        uvicorn.run(create_app(repo), host=host, port=port, log_level=log_level)
+        run_server(create_app(repo), host=host, port=port, log_level=log_level)
+
+
+if __name__ == "__main__":  # python -m aitrack.api HOST PORT WORKERS: the benchmark's server (settings from env)
+    run_server("aitrack.api:app_from_environment", host=sys.argv[1], port=int(sys.argv[2]), workers=int(sys.argv[3]),
+               log_level="warning", access_log=False)  # fmt: skip

@@ -343,6 +343,196 @@ def dimensions(
     console.print(render_dimensions(scores))
 
 
+CROSSOVER_KEYS = (
+    "subject", "kind", "pair", "leader_now", "status", "last_crossing_year", "median_year", "lo_80", "hi_80",
+    "lo_95", "hi_95", "p_by", "horizon", "n_paths", "model", "run_id",
+)  # fmt: skip
+OUTPUT_FORMATS = ("table", "csv", "json", "md", "parquet")
+
+IndicatorOption = Annotated[
+    list[str] | None, typer.Option("--indicator", "-i", help="Indicator id (repeatable).")
+]
+DimensionOption = Annotated[
+    list[str] | None, typer.Option("--dimension", "-d", help="values | cohesion | influence | legitimacy (repeatable).")
+]
+AsOfOption = Annotated[
+    int | None, typer.Option("--as-of", help="Use only observations up to this year (backtesting).", min=1950, max=2100)
+]
+HorizonOption = Annotated[int, typer.Option("--horizon", help="Years to forecast past the last observation.", min=1, max=50)]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")]
+PathsOption = Annotated[int, typer.Option("--paths", help="Joint sample paths per subject.", min=100, max=100000)]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")]
+
+
+def crossover_records(crossovers: list[dict]) -> list[dict]:
+    """The documented `aitrack crossovers` JSON record (docs/forecasting.md), nothing more."""
+    out = []
+    for cx in crossovers:
+        record = {k: cx.get(k) for k in CROSSOVER_KEYS}
+        record["kind"] = cx.get("kind") or cx.get("subject_kind")
+        p_by = cx.get("p_by") or {}
+        if isinstance(p_by, str):
+            p_by = json.loads(p_by)
+        record["p_by"] = {str(k): v for k, v in p_by.items()}
+        out.append(record)
+    return out
+
+
+def _interval_text(lo: int | None, hi: int | None, horizon: int | None) -> str:
+    """'2027–2033'; an end beyond the horizon reads '>2040' (censored paths never crossed within it)."""
+    if lo is None and hi is None:
+        return ""
+    return f"{lo if lo is not None else f'>{horizon}'}–{hi if hi is not None else f'>{horizon}'}"
+
+
+def crossover_table_rows(crossovers: list[dict], years: tuple[int, ...] = (2030, 2035)) -> list[dict]:
+    """One display row per subject: leader now, status, median year with its 80% interval, P(by year), model, source."""
+    rows = []
+    for cx in crossovers:
+        p_by = cx.get("p_by") or {}
+        if isinstance(p_by, str):
+            p_by = json.loads(p_by)
+        interval = _interval_text(cx.get("lo_80"), cx.get("hi_80"), cx.get("horizon"))
+        row = {
+            "subject": cx["subject"],
+            "kind": cx.get("kind") or cx.get("subject_kind"),
+            "leader_now": cx.get("leader_now"),
+            "status": cx.get("status"),
+            "median_year": cx.get("median_year"),
+            "interval_80": interval,
+        }
+        for year in years:
+            value = p_by.get(str(year), p_by.get(year))
+            row[f"p_by_{year}"] = None if value is None else round(float(value), 3)
+        row["model"] = cx.get("model")
+        row["source"] = cx.get("source") or ("composite" if row["kind"] == "dimension" else "")
+        rows.append(row)
+    return rows
+
+
+def _emit(data: Any, fmt: str, out: Path | None) -> None:
+    from forecasts.tables import render
+
+    if fmt == "table" and out is None:
+        _print_rich(data)
+        return
+    body = render(data, fmt)  # type: ignore[arg-type]
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(body if isinstance(body, bytes) else body.encode())
+        console.print(f"wrote {out}")
+    elif isinstance(body, bytes):
+        from aitrack.errors import UsageError
+
+        raise UsageError("parquet is binary: give --out FILE")
+    else:
+        sys.stdout.write(body if body.endswith("\n") else body + "\n")
+
+
+def _print_rich(data: Any) -> None:
+    import polars as pl
+
+    frame = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data, infer_schema_length=None)
+    table = Table()
+    for col in frame.columns:
+        table.add_column(col, justify="right" if frame.schema[col].is_numeric() else "left", overflow="fold")
+    for row in frame.iter_rows():
+        table.add_row(*["" if v is None else (f"{v:,.4g}" if isinstance(v, float) else str(v)) for v in row])
+    console.print(table)
+
+
+def _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed):
+    from aitrack import pipeline
+
+    ctx = _context()
+    repo = ctx.require_schema()
+    catalog = pipeline.current_catalog(repo)
+    if all_subjects or (not indicator and not dimension):
+        indicator, dimension = None, None
+    with console.status("forecasting (backtest selection, joint paths)…"):
+        return pipeline.forecast_subjects(
+            repo, catalog, indicators=indicator, dimensions=dimension, as_of=as_of, horizon=horizon, n_paths=paths,
+            seed=seed, workers=2,
+        )  # fmt: skip
+
+
+@app.command()
+@user_errors
+def forecast(
+    indicator: IndicatorOption = None,
+    dimension: DimensionOption = None,
+    all_subjects: Annotated[bool, typer.Option("--all", help="Every pair indicator and every dimension (default).")] = False,
+    as_of: AsOfOption = None,
+    horizon: HorizonOption = 15,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json, md or parquet.")] = "table",
+    out: OutOption = None,
+    paths: PathsOption = 2000,
+    seed: SeedOption = 0,
+) -> None:
+    """Forecast indicators and dimensions with 80% and 95% intervals; the run is stored with its configuration."""
+    _check_format(fmt, OUTPUT_FORMATS)
+    result = _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed)
+    for subject, notes in result.warnings.items():
+        for note in notes:
+            err_console.print(f"[yellow]warning:[/yellow] {subject}: {note}", highlight=False)
+    _emit(result.forecasts, fmt, out)
+    err_console.print(f"run {result.run_id} ({result.seconds:.1f} s)")
+
+
+@app.command()
+@user_errors
+def crossovers(
+    indicator: IndicatorOption = None,
+    dimension: DimensionOption = None,
+    as_of: AsOfOption = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="Years past the last observation.", min=1, max=50)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json, md or parquet.")] = "table",
+    out: OutOption = None,
+    paths: PathsOption = 2000,
+    seed: SeedOption = 0,
+    recompute: Annotated[bool, typer.Option("--recompute", help="Forecast again even if a stored run exists.")] = False,
+) -> None:
+    """When does the trailing side pass the leader? First-passage years from joint sample paths, per subject."""
+    _check_format(fmt, OUTPUT_FORMATS)
+    ctx = _context()
+    repo = ctx.require_schema()
+    stored = repo.crossovers_latest()
+    fresh = recompute or indicator or dimension or as_of is not None or horizon is not None or stored.height == 0
+    if fresh:
+        result = _run_forecast(indicator, dimension, False, as_of, horizon or 15, paths, seed)
+        records = result.crossovers
+    else:
+        records = [dict(r, kind=r["subject_kind"]) for r in stored.to_dicts()]
+    if fmt == "json":
+        _emit(crossover_records(records), fmt, out)
+    else:
+        _emit(crossover_table_rows(records), fmt, out)
+
+
+@app.command()
+@user_errors
+def backtest(
+    indicator: IndicatorOption = None,
+    from_year: Annotated[int, typer.Option("--from", help="First as-of year.", min=1950, max=2100)] = 2015,
+    horizon: HorizonOption = 10,
+    paths: PathsOption = 1000,
+    seed: SeedOption = 0,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or md.")] = "table",
+    out: OutOption = None,
+) -> None:
+    """For each as-of year: forecast from the data then, score against what followed (coverage, MASE, crossings)."""
+    from aitrack import pipeline
+
+    _check_format(fmt, ("table", "csv", "json", "md"))
+    ctx = _context()
+    repo = ctx.require_schema()
+    catalog = pipeline.current_catalog(repo)
+    with console.status("backtesting…"):
+        rows = pipeline.backtest_subjects(repo, catalog, indicators=indicator, from_year=from_year, horizon=horizon,
+                                          n_paths=paths, seed=seed)  # fmt: skip
+    _emit(rows, fmt, out)
+
+
 @app.command("run")
 @user_errors
 def run_main_job() -> None:

@@ -364,3 +364,176 @@ def build(repo: Repository, catalog: Catalog, *, n_draws: int = 2000, seed: int 
     build_id = str(uuid.uuid4())
     n = repo.save_dimension_scores(scores, build_id=build_id, fingerprint=fingerprint)
     return BuildResult(derived=outcome, build_id=build_id, dimension_rows=n, fingerprint=fingerprint, scores=scores)
+
+
+# ---------------------------------------------------------------------------------------------- forecast
+# Provisional values (e.g. an unfinished year) are shown but never enter a forecast as history.
+FORECAST_HISTORY_KINDS = ("measured", "estimate")
+DIMENSION_NAMES = ("values", "cohesion", "influence", "legitimacy")
+
+
+@dataclass
+class ForecastOutcome:
+    run_id: str
+    as_of: int | None
+    forecasts: pl.DataFrame  # subject, subject_kind, country, model, year, mean, lo_80, hi_80, lo_95, hi_95
+    crossovers: list[dict]
+    warnings: dict[str, list[str]]
+    seconds: float
+
+
+def _code_version() -> str:
+    from aitrack import __version__
+
+    return __version__
+
+
+def forecast_subjects(
+    repo: Repository,
+    catalog: Catalog,
+    *,
+    indicators: Sequence[str] | None = None,
+    dimensions: Sequence[str] | None = None,
+    as_of: int | None = None,
+    horizon: int = 15,
+    n_paths: int = 2000,
+    seed: int = 0,
+    workers: int = 2,
+    store: bool = True,
+) -> ForecastOutcome:
+    """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run."""
+    import uuid
+
+    from aitrack.errors import UsageError
+    from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many
+    from indicators.composites import pair_shares
+
+    t0 = time.perf_counter()
+    unknown = [i for i in indicators or () if i not in catalog]
+    if unknown:
+        raise UsageError(f"unknown indicator {', '.join(unknown)}; see `aitrack status` or indicators/catalog.yaml")
+    bad_dims = [d for d in dimensions or () if d not in DIMENSION_NAMES]
+    if bad_dims:
+        raise UsageError(f"unknown dimension {', '.join(bad_dims)}; choose from {', '.join(DIMENSION_NAMES)}")
+    observations = repo.latest_observations(kinds=FORECAST_HISTORY_KINDS, max_year=as_of)
+    pair = ("CHN", "USA")
+    if indicators is None and dimensions is None:
+        wanted_ind = [e.id for e in catalog if e.comparison == "pair"]
+        wanted_dim = list(DIMENSION_NAMES)
+    else:
+        wanted_ind = list(indicators or [])
+        wanted_dim = list(dimensions or [])
+        not_pair = [i for i in wanted_ind if catalog.get(i).comparison != "pair"]
+        if not_pair:
+            raise UsageError(
+                f"{', '.join(not_pair)}: not a CHN–USA pair series (single-country, bilateral or evidence-only); "
+                "nothing to cross"
+            )
+    # A dimension's paths need its members' indicator paths.
+    needed = list(dict.fromkeys(wanted_ind + [m for d in wanted_dim for m in catalog.dimension_weights(d)]))
+    config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=workers)
+    jobs = []
+    for indicator in needed:
+        entry = catalog.get(indicator)
+        history = observations.filter(
+            (pl.col("indicator") == indicator) & pl.col("country").is_in(pair)
+        ).select("country", "year", "value")
+        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
+                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
+        jobs.append(ForecastJob(history=history, spec=spec, pair=pair, as_of=as_of))
+    results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
+
+    frames, crossovers, warnings = [], [], {}
+    for indicator in wanted_ind:
+        result = results[indicator]
+        if result.forecasts.height:
+            frames.append(result.forecasts.with_columns(
+                pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind")
+            ))  # fmt: skip
+        cx = result.crossover(config.report_years).to_dict()
+        cx.update(kind="indicator", subject_kind="indicator",
+                  source=", ".join(catalog.source_priority(indicator)))  # fmt: skip
+        cx["details"] = {"notes": cx.pop("notes", []), "historical_crossings": cx.get("historical_crossings", []),
+                         "residual_correlation": result.residual_correlation, "selected": result.selected}  # fmt: skip
+        crossovers.append(cx)
+        if result.warnings:
+            warnings[indicator] = list(result.warnings)
+    shares = pair_shares(observations, catalog)
+    for dimension in wanted_dim:
+        spec = catalog.dimensions[dimension]
+        weights = catalog.dimension_weights(dimension)
+        forecast = forecast_dimension(
+            {m: results[m] for m in weights}, shares, weights, spec.dirichlet_concentration, config,
+            subject=dimension, directions={m: catalog.get(m).direction for m in weights},
+            min_weight_present=spec.coverage_threshold, min_indicators=spec.min_indicators, pair=pair,
+        )  # fmt: skip
+        if forecast.forecasts.height:
+            frames.append(forecast.forecasts.select(
+                "subject", "year", "mean", "lo_80", "hi_80", "lo_95", "hi_95"
+            ).with_columns(pl.lit("dimension").alias("subject_kind"), pl.lit(pair[0]).alias("country"),
+                           pl.lit("composite").alias("model")))  # fmt: skip
+        cx = forecast.crossover.to_dict()
+        cx.update(kind="dimension", subject_kind="dimension", source="composite")
+        cx["details"] = {"notes": cx.pop("notes", []), "historical_crossings": cx.get("historical_crossings", [])}
+        crossovers.append(cx)
+        if forecast.warnings:
+            warnings[dimension] = list(forecast.warnings)
+    columns = ["subject", "subject_kind", "country", "model", "year", "mean", "lo_80", "hi_80", "lo_95", "hi_95"]
+    table = pl.concat([f.select(columns) for f in frames]) if frames else pl.DataFrame(
+        schema={c: (pl.Int64 if c == "year" else pl.Float64 if c[:2] in ("me", "lo", "hi") else pl.String)
+                for c in columns}
+    )  # fmt: skip
+    run_id = str(uuid.uuid4())
+    for cx in crossovers:
+        cx["run_id"] = run_id
+    if store:
+        repo.save_forecast_run(
+            run={
+                "id": run_id, "created_at": datetime.now(timezone.utc), "as_of": as_of, "horizon": horizon,
+                "n_paths": n_paths, "seed": seed, "code_version": _code_version(),
+                "data_fingerprint": data_fingerprint(observations),
+                "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,
+                                  "backtest_origins": config.backtest_origins, "selection": config.selection,
+                                  "report_years": list(config.report_years), "history_kinds": list(FORECAST_HISTORY_KINDS),
+                                  "indicators": wanted_ind, "dimensions": wanted_dim},
+                "duration_s": time.perf_counter() - t0,
+            },
+            forecasts=table,
+            crossovers=crossovers,
+        )  # fmt: skip
+    return ForecastOutcome(run_id=run_id, as_of=as_of, forecasts=table, crossovers=crossovers, warnings=warnings,
+                           seconds=time.perf_counter() - t0)  # fmt: skip
+
+
+def backtest_subjects(
+    repo: Repository,
+    catalog: Catalog,
+    *,
+    indicators: Sequence[str] | None,
+    from_year: int,
+    horizon: int = 10,
+    n_paths: int = 1000,
+    seed: int = 0,
+) -> list[dict]:
+    """Per pair indicator: as-of forecasts from `from_year`, scored on what followed (summary rows)."""
+    from aitrack.errors import UsageError
+    from forecasts import ForecastConfig, SeriesSpec, backtest_pair
+
+    ids = list(indicators) if indicators else [e.id for e in catalog if e.comparison == "pair"]
+    unknown = [i for i in ids if i not in catalog]
+    if unknown:
+        raise UsageError(f"unknown indicator {', '.join(unknown)}")
+    observations = repo.latest_observations(kinds=FORECAST_HISTORY_KINDS, indicators=ids)
+    config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=1)
+    rows = []
+    for indicator in ids:
+        entry = catalog.get(indicator)
+        history = observations.filter(pl.col("indicator") == indicator).select("country", "year", "value")
+        if history.height == 0:
+            rows.append({"subject": indicator, "n_as_of": 0, "note": "insufficient_data"})
+            continue
+        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
+                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
+        result = backtest_pair(history, spec, config, from_year=from_year)
+        rows.append({"subject": indicator, **result.summary, "note": "; ".join(result.warnings[:2])})
+    return rows
