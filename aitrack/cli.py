@@ -549,23 +549,60 @@ def run_main_job() -> None:
     n_evidence = pipeline.load_evidence(repo)
     console.print(render_outcomes(outcomes, "Embedded snapshot"))
     console.print(f"seed evidence: {n_evidence} rows loaded")
-    _build_and_forecast(ctx, catalog)
+    outcome = _build_and_forecast(ctx, catalog)
     console.print(render_status_tables(repo.source_status(), repo.table_counts()))
     console.print(render_latest_values(repo, catalog))
+    rows = crossover_table_rows(outcome.crossovers)
+    console.print(render_crossover_table(rows))
+    written = write_crossover_files(ctx.settings.data_dir, outcome.crossovers, rows)
+    console.print("wrote " + ", ".join(str(p) for p in written))
     failed = [o.source for o in outcomes if o.status == "failed"]
     if failed:
         err_console.print(f"[red]error:[/red] snapshot sources failed to load: {', '.join(failed)}")
         raise typer.Exit(code=1)
 
 
-def _build_and_forecast(ctx: AppContext, catalog: Any) -> None:
-    """Derived indicators and dimensions (and, once wired, forecasts and crossovers) after new data landed."""
+def _build_and_forecast(ctx: AppContext, catalog: Any) -> Any:
+    """After new data landed: derived indicators and dimensions, then forecasts and crossovers (stored)."""
     from aitrack import pipeline
 
     result = pipeline.build(ctx.repository, catalog)
     if result.derived is not None:
         console.print(render_outcomes([result.derived], "Derived indicators"))
     console.print(render_dimensions(result.scores))
+    with console.status("forecasting every pair indicator and dimension…"):
+        outcome = pipeline.forecast_subjects(ctx.repository, catalog, workers=2)
+    err_console.print(f"forecast run {outcome.run_id}: {len(outcome.crossovers)} subjects in {outcome.seconds:.1f} s")
+    return outcome
+
+
+def render_crossover_table(rows: list[dict]) -> Table:
+    table = Table(title="Crossovers: when does the trailing side pass the leader? (CHN vs USA; first passage of joint paths)")
+    headers = ("subject", "kind", "leader now", "status", "median", "80% interval", "P(by 2030)", "P(by 2035)",
+               "model", "source")  # fmt: skip
+    for h in headers:
+        table.add_column(h, justify="right" if h.startswith("P(") or h == "median" else "left", overflow="fold")
+    styles = {"already_crossed": "cyan", "projected": "green", "not_within_horizon": "yellow", "insufficient_data": "dim"}
+    for r in rows:
+        style = styles.get(r["status"] or "", "")
+        table.add_row(
+            r["subject"], r["kind"] or "", r["leader_now"] or "", f"[{style}]{r['status']}[/{style}]",
+            "" if r["median_year"] is None else str(r["median_year"]), r["interval_80"],
+            "" if r["p_by_2030"] is None else f"{r['p_by_2030']:.2f}",
+            "" if r["p_by_2035"] is None else f"{r['p_by_2035']:.2f}", r["model"] or "", r["source"] or "",
+        )  # fmt: skip
+    return table
+
+
+def write_crossover_files(data_dir: Path, crossovers: list[dict], rows: list[dict]) -> list[Path]:
+    """The crossover table next to the database: CSV (display rows) and JSON (documented records)."""
+    from forecasts.tables import render
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = data_dir / "crossovers.csv", data_dir / "crossovers.json"
+    csv_path.write_text(str(render(rows, "csv")))
+    json_path.write_text(str(render(crossover_records(crossovers), "json")) + "\n")
+    return [csv_path, json_path]
 
 
 def render_dimensions(scores: Any) -> Table:

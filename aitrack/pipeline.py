@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from db.repository import IndicatorRecord, PayloadRecord, Repository, SourceRecord
-from fetchers.base import Fetcher, RawPayload, SourceInfo
+from fetchers.base import Fetcher, RawPayload, SourceInfo, mark_unfinished_years
 from fetchers.errors import FetchError
 from indicators.catalog import Catalog, load_catalog
 
@@ -110,6 +110,8 @@ def _ingest(
     started_at: datetime,
     t0: float,
 ) -> SourceOutcome:
+    if trigger in ("refresh", "offline"):
+        observations = mark_unfinished_years(observations)
     stats = repo.ingest(
         run_source=run_source, trigger=trigger, started_at=started_at, sources=sources, payloads=payloads,
         observations=observations,

@@ -196,3 +196,19 @@ def get_payload(client: "httpx.Client", source: str, path: str, params: Mapping[
         published=published,
         extra=dict(extra or {}),
     )
+
+
+def mark_unfinished_years(frame: pl.DataFrame) -> pl.DataFrame:
+    """A `measured` annual value for a year that had not ended when the data was published is `provisional`.
+
+    The vintage (the provider's release date, else the retrieval date) bounds what the year can contain:
+    Epoch's 2025 count in a file of April 2025, or OECD.AI's 2026 total downloaded in September 2026, are
+    partial years. They stay visible but never enter a forecast as history.
+    """
+    if frame.height == 0:
+        return frame
+    vintage_year = pl.col("vintage").str.slice(0, 4).cast(pl.Int64, strict=False)
+    unfinished = (pl.col("value_kind") == "measured") & vintage_year.is_not_null() & (pl.col("year") >= vintage_year)
+    return frame.with_columns(
+        pl.when(unfinished).then(pl.lit("provisional")).otherwise(pl.col("value_kind")).alias("value_kind")
+    )
