@@ -245,6 +245,7 @@ def http_config(settings) -> "HttpConfig":  # noqa: F821 - imported lazily
         contact_email=settings.contact_email,
         read_timeout=settings.http_timeout_s,
         max_retries=settings.http_max_retries,
+        backoff_base=settings.http_backoff_base_s,
         base_urls={**base_urls_from_env(), **settings.base_url_overrides()},
         api_keys=settings.api_keys(),
         cache_dir=settings.data_dir / "cache" / "http",

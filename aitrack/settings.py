@@ -33,6 +33,7 @@ class Settings(BaseSettings):
 
     http_timeout_s: float = 30.0
     http_max_retries: int = 4
+    http_backoff_base_s: float = Field(default=1.0, ge=0)
     refresh_workers: int = 3
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = Field(default="WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$")

@@ -476,7 +476,11 @@ class Repository:
 
     def user_indicator_specs(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(m.Indicator).where(m.Indicator.origin == "user")).scalars().all()
+            rows = conn.execute(
+                select(m.Indicator.id, m.Indicator.name, m.Indicator.unit, m.Indicator.spec).where(
+                    m.Indicator.origin == "user"
+                )
+            ).all()
             return [{"id": r.id, "name": r.name, "unit": r.unit, "spec": r.spec} for r in rows]
 
     def evidence(
@@ -520,3 +524,157 @@ class Repository:
             "SELECT sha256, source_id, url, retrieved_at, published, licence, citation, redistributable, size_bytes "
             "FROM raw_payload ORDER BY source_id, url"
         )
+
+    # --- reads for the HTTP API (begin)
+    # Plain records (lists of dicts) rather than frames: the API serialises them as they are. Columns are typed
+    # through `text().columns()` so SQLite and PostgreSQL return the same Python values (datetimes, JSON objects).
+    # Every method here only reads, so the API can run under a SELECT-only role.
+    def _api_records(
+        self, conn: Connection, sql: str, params: dict[str, Any], json_columns: Sequence[str] = (),
+        time_columns: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        from sqlalchemy import JSON
+
+        typed = {name: JSON() for name in json_columns} | {name: m.UtcDateTime for name in time_columns}
+        statement = text(sql).columns(**typed) if typed else text(sql)
+        records = [dict(row) for row in conn.execute(statement, params).mappings()]
+        for record in records:
+            for name in time_columns:
+                record[name] = _utc(record[name])
+        return records
+
+    @staticmethod
+    def _api_where(filters: Sequence[tuple[str, str, Any]]) -> tuple[str, dict[str, Any]]:
+        """(column, operator, value) triples with value None skipped → a WHERE clause and its parameters."""
+        clauses, params = [], {}
+        for i, (column, operator, value) in enumerate(filters):
+            if value is not None:
+                clauses.append(f"{column} {operator} :p{i}")
+                params[f"p{i}"] = value
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+    def _api_page(
+        self, relation: str, filters: Sequence[tuple[str, str, Any]], order_by: str, limit: int, offset: int,
+        json_columns: Sequence[str] = (), time_columns: Sequence[str] = (), columns: str = "*",
+    ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+        where, params = self._api_where(filters)
+        with self.engine.connect() as conn:
+            total = conn.execute(text(f"SELECT count(*) FROM {relation} {where}"), params).scalar_one()
+            rows = self._api_records(
+                conn,
+                f"SELECT {columns} FROM {relation} {where} ORDER BY {order_by} LIMIT :limit OFFSET :offset",
+                {**params, "limit": limit, "offset": offset},
+                json_columns,
+                time_columns,
+            )
+        return rows, int(total)
+
+    def api_data_version(self) -> str:
+        """A cheap fingerprint of everything the API serves; it changes whenever a refresh, build or run lands."""
+        sql = (
+            "SELECT (SELECT max(id) FROM fetch_run), (SELECT max(id) FROM observation), "
+            "(SELECT count(*) FROM forecast_run), (SELECT max(created_at) FROM forecast_run), "
+            "(SELECT count(*) FROM dimension_score), (SELECT max(computed_at) FROM dimension_score), "
+            "(SELECT count(*) FROM evidence), (SELECT count(*) FROM indicator), (SELECT count(*) FROM indicator_source)"
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(text(sql)).one()
+        return "|".join("" if v is None else str(v) for v in row)
+
+    def api_indicators(self) -> list[dict[str, Any]]:
+        """Every indicator with its caveats and the number of current values stored for it."""
+        sql = (
+            "SELECT i.id, i.name, i.unit, i.category, i.direction, i.comparison, i.forecast_scale, i.cadence_days, "
+            "i.origin, i.caveats, COALESCE(n.n_values, 0) AS n_values FROM indicator i "
+            "LEFT JOIN (SELECT indicator_id, count(*) AS n_values FROM observation GROUP BY indicator_id) n "
+            "ON n.indicator_id = i.id ORDER BY i.id"
+        )
+        with self.engine.connect() as conn:
+            return self._api_records(conn, sql, {}, json_columns=("caveats",))
+
+    def api_latest_observations(
+        self, *, indicator: str | None = None, country: str | None = None, year_from: int | None = None,
+        year_to: int | None = None, value_kind: str | None = None, limit: int = 1000, offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+        filters = [
+            ("indicator", "=", indicator), ("country", "=", country), ("year", ">=", year_from),
+            ("year", "<=", year_to), ("value_kind", "=", value_kind),
+        ]  # fmt: skip
+        return self._api_page(
+            "v_latest_observation", filters, "indicator, country, year", limit, offset, time_columns=("retrieved_at",)
+        )
+
+    def api_forecasts(
+        self, *, subject: str | None = None, run_id: str | None = None, country: str | None = None,
+        limit: int = 1000, offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+        """Rows of the latest current-data run per subject, or of one named run (backtests included)."""
+        if run_id is None:
+            relation = "v_forecast_latest"
+        else:
+            relation = (
+                "(SELECT f.run_id, r.created_at, f.subject, f.subject_kind, f.country, f.model, f.year, f.mean, "
+                "f.lo_80, f.hi_80, f.lo_95, f.hi_95 FROM forecast f JOIN forecast_run r ON r.id = f.run_id) runs"
+            )
+        filters = [("run_id", "=", run_id), ("subject", "=", subject), ("country", "=", country)]
+        return self._api_page(
+            relation, filters, "subject, country, year, model", limit, offset, time_columns=("created_at",)
+        )
+
+    def api_forecast_subjects(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.scalars(text("SELECT DISTINCT subject FROM forecast")))
+
+    def api_forecast_runs(self) -> list[dict[str, Any]]:
+        """Every forecast run, newest first, with its configuration (as_of is null for current-data runs)."""
+        sql = (
+            "SELECT id, created_at, as_of, horizon, n_paths, seed, configuration, code_version, data_fingerprint, "
+            "duration_s FROM forecast_run ORDER BY created_at DESC, id DESC"
+        )
+        with self.engine.connect() as conn:
+            return self._api_records(conn, sql, {}, json_columns=("configuration",), time_columns=("created_at",))
+
+    def api_crossovers(
+        self, *, subject: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        return self._api_page(
+            "v_crossover_latest", [("subject", "=", subject)], "subject_kind DESC, subject, pair", limit, offset,
+            json_columns=("p_by",), time_columns=("created_at",),
+        )  # fmt: skip
+
+    def api_dimensions(
+        self, *, dimension: str | None = None, limit: int = 1000, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        return self._api_page(
+            "v_dimension_latest", [("dimension", "=", dimension)], "dimension, pair, year", limit, offset,
+            time_columns=("computed_at",),
+        )  # fmt: skip
+
+    def api_evidence(
+        self, *, indicator: str | None = None, kind: str | None = None, country: str | None = None,
+        limit: int = 1000, offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+        filters = [("indicator", "=", indicator), ("value_kind", "=", kind), ("country", "=", country)]
+        return self._api_page("evidence", filters, "evidence_id", limit, offset)
+
+    def api_evidence_indicators(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.scalars(text("SELECT DISTINCT indicator FROM evidence")))
+
+    def api_sources(self) -> list[dict[str, Any]]:
+        """Per source: producer, licence and citation, with its payloads' first and last retrieval and newest release."""
+        sql = (
+            "SELECT s.id AS source, s.producer, s.title, s.homepage, s.licence, s.citation, s.redistributable, "
+            "p.n_payloads, p.first_retrieved, p.last_retrieved, p.newest_published FROM source s "
+            "LEFT JOIN (SELECT source_id, count(*) AS n_payloads, min(retrieved_at) AS first_retrieved, "
+            "max(retrieved_at) AS last_retrieved, max(published) AS newest_published FROM raw_payload "
+            "GROUP BY source_id) p ON p.source_id = s.id ORDER BY s.id"
+        )
+        with self.engine.connect() as conn:
+            records = self._api_records(conn, sql, {}, time_columns=("first_retrieved", "last_retrieved"))
+        for record in records:
+            record["redistributable"] = bool(record["redistributable"])
+            record["n_payloads"] = int(record["n_payloads"] or 0)
+        return records
+
+    # --- reads for the HTTP API (end)

@@ -195,8 +195,10 @@ def _values(spec: ChartSpec) -> list[float]:
     values: list[float] = []
     for s in spec.series:
         values += [v for _, v in s.history] + [p[1] for p in s.projections]
+        # The axis spans the 80% bands, not the 95% ones: an exploding outer band would flatten the history into
+        # a line; the 95% band is clipped at the axis and the legend says so.
         for p in s.fan:
-            values += [p.lo_95, p.hi_95, p.mean]
+            values += [p.lo_80, p.hi_80, p.mean]
     values += [m.value for m in spec.evidence if m.value is not None]
     if spec.reference is not None:
         values.append(spec.reference)
@@ -387,7 +389,11 @@ def _evidence(frame: Frame, markers: Sequence[EvidenceMarker], unit: str) -> lis
     return out
 
 
-def _legend(spec: ChartSpec) -> list[str]:
+def _clipped(frame: Frame, spec: ChartSpec) -> bool:
+    return any(p.lo_95 < frame.y_lo or p.hi_95 > frame.y_hi for s in spec.series for p in s.fan)
+
+
+def _legend(spec: ChartSpec, clipped: bool = False) -> list[str]:
     items: list[tuple[str, str]] = [(s.name, country_colour(s.country)) for s in spec.series]
     out = ['<g class="legend">']
     x = MARGIN_LEFT
@@ -396,8 +402,9 @@ def _legend(spec: ChartSpec) -> list[str]:
         out.append(f'<text x="{x + 16}" y="20">{_text(label)}</text>')
         x += 24 + 7 * len(label)
     if any(s.fan for s in spec.series):
-        out.append(f'<text class="legend-note" x="{x}" y="20">shaded: 80% and 95% intervals</text>')
-        x += 210
+        note = "shaded: 80% and 95% intervals" + (" (95% clipped at the axis)" if clipped else "")
+        out.append(f'<text class="legend-note" x="{x}" y="20">{note}</text>')
+        x += 7 * len(note)
     if spec.crossover is not None and spec.crossover.lo_80 is not None:
         out.append(f'<rect class="crossover-band" x="{x}" y="10" width="12" height="12"/>')
         out.append(f'<text x="{x + 16}" y="20">crossover year (80%)</text>')
@@ -414,6 +421,8 @@ def fan_chart(spec: ChartSpec, *, width: int = WIDTH, height: int = HEIGHT) -> s
             f'role="img" aria-labelledby={_quoted(title_id)}><title id={_quoted(title_id)}>{_text(spec.title)}'
             f'</title><text class="empty" x="{MARGIN_LEFT}" y="25">No data stored for this subject yet</text></svg>'
         )
+    if not spec.series and all(m.value is None for m in spec.evidence):
+        return _timeline(spec, width)
     frame, y_ticks, x_ticks = chart_frame(spec, width, height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="fan-chart" viewBox="0 0 {width} {height}" '
@@ -433,6 +442,34 @@ def fan_chart(spec: ChartSpec, *, width: int = WIDTH, height: int = HEIGHT) -> s
         parts += _series(frame, series, spec.unit)
     if spec.evidence:
         parts += _evidence(frame, spec.evidence, spec.unit)
-    parts += _legend(spec)
+    parts += _legend(spec, _clipped(frame, spec))
     parts.append("</svg>")
+    return "".join(parts)
+
+
+TIMELINE_HEIGHT = 96
+
+
+def _timeline(spec: ChartSpec, width: int) -> str:
+    """Dated seed claims with no value on any axis (e.g. "by 2025"): a year axis with a tick per claim."""
+    years = [m.year for m in spec.evidence]
+    x_lo, x_hi = min(years) - 2, max(years) + 2
+    frame = Frame(x_lo, x_hi, 0.0, 1.0, False, width, TIMELINE_HEIGHT)
+    title_id = f"{spec.chart_id}-title"
+    bottom = TIMELINE_HEIGHT - MARGIN_BOTTOM
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="fan-chart timeline" viewBox="0 0 {width} {TIMELINE_HEIGHT}" '
+        f'role="img" aria-labelledby={_quoted(title_id)} data-scale="none">',
+        f"<title id={_quoted(title_id)}>{_text(spec.title)}</title>",
+        '<g class="axes">',
+        f'<line class="axis" x1="{MARGIN_LEFT}" x2="{width - MARGIN_RIGHT}" y1="{bottom}" y2="{bottom}"/>',
+    ]
+    for year in year_ticks(x_lo, x_hi):
+        x = frame.x(year)
+        parts.append(f'<line class="tick-mark" x1="{_num(x)}" x2="{_num(x)}" y1="{bottom}" y2="{bottom + 4}"/>')
+        parts.append(f'<text class="tick x" x="{_num(x)}" y="{bottom + 17}" text-anchor="middle">{year}</text>')
+    parts.append("</g>")
+    parts += _evidence(frame, spec.evidence, spec.unit)
+    parts.append(f'<text class="legend-note" x="{MARGIN_LEFT}" y="16">seed claims dated to a year (hover for the quote)'
+                 "</text></svg>")  # fmt: skip
     return "".join(parts)

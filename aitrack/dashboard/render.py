@@ -167,8 +167,13 @@ def crossover_sentence(row: dict[str, Any] | None, *, dimension: bool = False) -
         leader_name = "China" if leader == challenger else "the United States"
     if status == "already_crossed":
         since = f" since {row['last_crossing_year']}" if row.get("last_crossing_year") else ""
-        return (f"{leader_name} leads{since}: the crossing has already happened. "
-                f"Chance that {trailing_name} passes back by {horizon}: {p_by}.")  # fmt: skip
+        text = f"{leader_name} leads{since}: the crossing has already happened. "
+        if row.get("median_year") is not None:
+            return text + (
+                f"{trailing_name} is projected to pass back: median year {row['median_year']}, 80% interval "
+                f"{interval_text(row.get('lo_80'), row.get('hi_80'), horizon)}; probability by {horizon}: {p_by}."
+            )
+        return text + f"Chance that {trailing_name} passes back by {horizon}: {p_by}."
     if status == "projected":
         return (
             f"{trailing_name} is projected to pass {leader_name}: median year {row.get('median_year')}, "
@@ -244,7 +249,8 @@ def _pick_model(rows: list[dict[str, Any]], preferred: str | None) -> list[dict[
 
 
 def _band(row: dict[str, Any] | None) -> CrossoverBand | None:
-    if row is None or row.get("status") not in ("projected", "not_within_horizon"):
+    """The 80% band of the first-passage year whenever the run gives one (also a projected passing back)."""
+    if row is None or row.get("status") == "insufficient_data":
         return None
     if row.get("lo_80") is None and row.get("median_year") is None:
         return None
