@@ -1,6 +1,12 @@
 """aitrack: the application layer (CLI, settings, pipeline, HTTP API, dashboard, reports) wiring fetchers, db, indicators, forecasts."""
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# The forecasts fit many tiny models: BLAS threads only spin against each other there (docs/performance.md).
+# Set before numpy loads; an operator's explicit setting wins.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 try:
     __version__ = version("uschina-ai-tracker")
