@@ -1,0 +1,196 @@
+"""As-of backtests: a pair's full history in, forecasts made from each earlier year scored against what followed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from forecasts.crossover import Crossover
+from forecasts.pair import ForecastConfig, SeriesSpec, forecast_pair
+from forecasts.scales import fit_transform
+from forecasts.selection import naive_scale
+
+BACKTEST_FORECAST_SCHEMA = {
+    "as_of": pl.Int64(),
+    "country": pl.String(),
+    "model": pl.String(),
+    "year": pl.Int64(),
+    "step": pl.Int64(),
+    "actual": pl.Float64(),
+    "mean": pl.Float64(),
+    "lo_80": pl.Float64(),
+    "hi_80": pl.Float64(),
+    "lo_95": pl.Float64(),
+    "hi_95": pl.Float64(),
+    "in_80": pl.Boolean(),
+    "in_95": pl.Boolean(),
+    "scaled_error": pl.Float64(),
+}
+BACKTEST_CROSSOVER_SCHEMA = {
+    "as_of": pl.Int64(),
+    "status": pl.String(),
+    "leader_now": pl.String(),
+    "median_year": pl.Int64(),
+    "lo_80": pl.Int64(),
+    "hi_80": pl.Int64(),
+    "lo_95": pl.Int64(),
+    "hi_95": pl.Int64(),
+    "p_by_last_observed": pl.Float64(),
+    "actual_crossing_year": pl.Int64(),
+    "last_observed_year": pl.Int64(),
+    "hit_80": pl.Boolean(),
+    "hit_95": pl.Boolean(),
+}
+
+
+@dataclass
+class BacktestResult:
+    subject: str
+    forecasts: pl.DataFrame  # one row per (as_of, country, later observed year)
+    crossovers: pl.DataFrame  # one row per as_of
+    summary: dict  # coverage_80, coverage_95, mase, n_forecasts, crossover_hit_80 …
+    warnings: list[str] = field(default_factory=list)
+
+
+def actual_crossing(history: pl.DataFrame, pair: tuple[str, str], leader: str, after: int) -> tuple[int | None, int | None]:
+    """First year after `after` in which the side trailing `leader` was ahead, and the last common year."""
+    trailing = pair[1] if leader == pair[0] else pair[0]
+    wide = (
+        history.filter(pl.col("country").is_in(list(pair)) & (pl.col("year") > after))
+        .pivot(on="country", index="year", values="value", aggregate_function="first")
+    )
+    if trailing not in wide.columns or leader not in wide.columns:
+        return None, None
+    common = wide.drop_nulls([trailing, leader]).sort("year")
+    if common.height == 0:
+        return None, None
+    ahead = common.filter(pl.col(trailing) > pl.col(leader))
+    first = int(ahead["year"][0]) if ahead.height else None
+    return first, int(common["year"][-1])
+
+
+def interval_hit(actual_year: int | None, last_observed: int | None, lower: int | None, upper: int | None) -> bool | None:
+    """Did the crossing year fall in [lower, upper]? None when the data cannot tell yet.
+
+    A None bound lies beyond the forecast horizon. With no crossing observed up to
+    `last_observed`, an interval reaching past that year is not (yet) contradicted: undetermined.
+    """
+    if actual_year is not None:
+        return lower is not None and lower <= actual_year and (upper is None or actual_year <= upper)
+    if last_observed is None:
+        return None
+    if upper is not None and upper <= last_observed:
+        return False
+    return None
+
+
+def _crossover_row(as_of: int, crossover: Crossover, history: pl.DataFrame, pair) -> dict:
+    row = dict(
+        as_of=as_of,
+        status=crossover.status,
+        leader_now=crossover.leader_now,
+        median_year=crossover.median_year,
+        lo_80=crossover.lo_80,
+        hi_80=crossover.hi_80,
+        lo_95=crossover.lo_95,
+        hi_95=crossover.hi_95,
+        p_by_last_observed=None,
+        actual_crossing_year=None,
+        last_observed_year=None,
+        hit_80=None,
+        hit_95=None,
+    )
+    if crossover.status == "insufficient_data" or crossover.leader_now is None:
+        return row
+    actual, last = actual_crossing(history, pair, crossover.leader_now, as_of)
+    row.update(actual_crossing_year=actual, last_observed_year=last)
+    if last is not None:
+        row["p_by_last_observed"] = crossover.p_by.get(last)
+    row["hit_80"] = interval_hit(actual, last, crossover.lo_80, crossover.hi_80)
+    row["hit_95"] = interval_hit(actual, last, crossover.lo_95, crossover.hi_95)
+    return row
+
+
+def backtest_pair(
+    history: pl.DataFrame,
+    spec: SeriesSpec,
+    config: ForecastConfig = ForecastConfig(),
+    *,
+    from_year: int,
+    pair: tuple[str, str] = ("CHN", "USA"),
+    to_year: int | None = None,
+) -> BacktestResult:
+    """For each as-of year from `from_year` on, forecast from the data up to it and score what followed.
+
+    Scaled errors use the model scale and the MASE denominator of the as-of training data, as the
+    selection backtest does. The last as-of year is the one before the last observation.
+    """
+    frame = history.select(
+        pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int64), pl.col("value").cast(pl.Float64)
+    ).filter(pl.col("country").is_in(list(pair)))
+    last = int(frame["year"].max()) if frame.height else from_year
+    stop = min(last - 1, to_year) if to_year is not None else last - 1
+    forecast_rows: list[dict] = []
+    crossover_rows: list[dict] = []
+    notes: list[str] = []
+    for as_of in range(from_year, stop + 1):
+        result = forecast_pair(frame, spec, config, pair=pair, as_of=as_of)
+        if result.status != "ok":
+            notes.append(f"as of {as_of}: {result.status} ({'; '.join(result.warnings)})")
+            crossover_rows.append(_crossover_row(as_of, result.crossover(config.report_years), frame, pair))
+            continue
+        for country in pair:
+            mine = frame.filter(pl.col("country") == country)
+            train = mine.filter(pl.col("year") <= as_of)["value"].to_numpy()
+            transform, _ = fit_transform(train, spec.scale, spec.bounds)
+            scale = naive_scale(transform.forward(train))
+            later = mine.filter(pl.col("year") > as_of)
+            joined = later.join(
+                result.forecasts.filter(pl.col("country") == country).drop("country"), on="year", how="inner"
+            )
+            for row in joined.iter_rows(named=True):
+                error = abs(
+                    float(transform.forward(np.array([row["value"]]))[0])
+                    - float(transform.forward(np.array([row["mean"]]))[0])
+                )
+                forecast_rows.append(
+                    dict(
+                        as_of=as_of,
+                        country=country,
+                        model=row["model"],
+                        year=row["year"],
+                        step=row["year"] - as_of,
+                        actual=row["value"],
+                        mean=row["mean"],
+                        lo_80=row["lo_80"],
+                        hi_80=row["hi_80"],
+                        lo_95=row["lo_95"],
+                        hi_95=row["hi_95"],
+                        in_80=row["lo_80"] <= row["value"] <= row["hi_80"],
+                        in_95=row["lo_95"] <= row["value"] <= row["hi_95"],
+                        scaled_error=error / scale if np.isfinite(scale) else None,
+                    )
+                )
+        crossover_rows.append(_crossover_row(as_of, result.crossover(config.report_years), frame, pair))
+    forecasts = pl.DataFrame(forecast_rows, schema=BACKTEST_FORECAST_SCHEMA)
+    crossovers = pl.DataFrame(crossover_rows, schema=BACKTEST_CROSSOVER_SCHEMA)
+    return BacktestResult(spec.subject, forecasts, crossovers, summarise(forecasts, crossovers), notes)
+
+
+def summarise(forecasts: pl.DataFrame, crossovers: pl.DataFrame) -> dict:
+    """Coverage of the 80/95 % intervals, MASE, and crossover interval hits (determinable rows only)."""
+    decided_80 = crossovers.filter(pl.col("hit_80").is_not_null())
+    decided_95 = crossovers.filter(pl.col("hit_95").is_not_null())
+    return dict(
+        n_forecasts=forecasts.height,
+        coverage_80=float(forecasts["in_80"].mean()) if forecasts.height else None,
+        coverage_95=float(forecasts["in_95"].mean()) if forecasts.height else None,
+        mase=float(forecasts["scaled_error"].mean()) if forecasts["scaled_error"].drop_nulls().len() else None,
+        n_as_of=crossovers.height,
+        crossover_decided_80=decided_80.height,
+        crossover_hit_80=float(decided_80["hit_80"].mean()) if decided_80.height else None,
+        crossover_decided_95=decided_95.height,
+        crossover_hit_95=float(decided_95["hit_95"].mean()) if decided_95.height else None,
+    )
