@@ -136,7 +136,11 @@ def forecast_dimension(
         )
 
     last_year = int(history["year"].max())
-    path_years = np.arange(last_year + 1, last_year + config.horizon + 1)
+    # Stop where the first member's paths stop: past it the composite would silently change its
+    # membership (a member's share goes missing), which shows up as a jump in the score, not as news.
+    ends = [int(f.path_years[-1]) for f in usable.values() if f.path_years.size and f.path_years[-1] > last_year]
+    end = min([last_year + config.horizon] + ends)
+    path_years = np.arange(last_year + 1, end + 1)
     n_paths = config.n_paths
     share_cube = np.full((n_paths, path_years.size, len(members)), np.nan)
     for j, member in enumerate(members):
