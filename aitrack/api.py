@@ -1,7 +1,8 @@
 """Read-only HTTP API and dashboard page: a Repository (or an Engine) in, a FastAPI app out; `serve` runs it.
 
-Every route is GET (HEAD is answered by a middleware that drops the body). Bodies are cached per data version, so
-a burst of readers costs one query each for the version check while a refresh writes in the background.
+Every route is GET (HEAD is answered by a middleware that drops the body). Responses are kept per *data version*
+(re-read at most once a second): a repeated URL is replayed from memory without touching the database, so readers
+stay fast while a refresh writes; a change in the data empties the cache and the next request rebuilds it, once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -26,7 +28,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,7 +43,7 @@ YEAR_MIN, YEAR_MAX = 1800, 2200
 CACHE_CONTROL = "public, max-age=60"
 # How often the data version is re-read: a refresh shows up in the API within this many seconds.
 VERSION_CHECK_SECONDS = 1.0
-CACHE_ENTRIES = 512
+CACHE_ENTRIES = 2048
 EVIDENCE_KINDS = ("measured", "estimate", "target", "pledge", "forecast", "claim")
 STATIC_FILES = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/javascript; charset=utf-8"}
 
@@ -199,6 +201,16 @@ def _iso3(value: str | None) -> str | None:
     return value.upper() if value is not None else None
 
 
+def _whole_number(value: Any) -> Any:
+    """Plain digits only: pydantic's lax parsing would take "1.0", " 5" or "1_000" for an integer."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,12}", value):
+        raise ValueError(f"must be a whole number written with digits only, got {value!r}")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+
+
 # Optional filters are typed without `| None`: absent means "no filter", and an OpenAPI `null` alternative would
 # invite clients (and fuzzers) to send the string "null", which a query string cannot tell from a value.
 class _Query(BaseModel):
@@ -207,15 +219,15 @@ class _Query(BaseModel):
 
 
 class _PagedQuery(_Query):
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"rows per page (1–{MAX_LIMIT})")
-    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="rows to skip; see the Link and X-Total-Count headers")
+    limit: QueryInt = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"rows per page (1–{MAX_LIMIT})")
+    offset: QueryInt = Field(0, ge=0, le=MAX_OFFSET, description="rows to skip; see the Link and X-Total-Count headers")
 
 
 class ObservationsQuery(_PagedQuery):
     indicator: str = Field(None, description="indicator id (see /api/indicators); unknown → 404")
     country: str = Field(None, pattern=r"^[A-Za-z]{3}$", description="ISO3 code, e.g. CHN, USA, XUC")
-    year_from: int = Field(None, alias="from", ge=YEAR_MIN, le=YEAR_MAX, description="first year")
-    year_to: int = Field(None, alias="to", ge=YEAR_MIN, le=YEAR_MAX, description="last year")
+    year_from: QueryInt = Field(None, alias="from", ge=YEAR_MIN, le=YEAR_MAX, description="first year")
+    year_to: QueryInt = Field(None, alias="to", ge=YEAR_MIN, le=YEAR_MAX, description="last year")
     kind: Literal[VALUE_KINDS] = Field(None, description="value_kind filter")  # type: ignore[valid-type]
 
     _upper = field_validator("country")(_iso3)
@@ -278,8 +290,14 @@ def _plain(value: Any) -> Any:
 
 
 def shape_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
-    """The documented columns, in order, with JSON-safe values."""
-    return [{c: _plain(row.get(c)) for c in columns} for row in rows]
+    """The documented columns, in order, with JSON-safe values.
+
+    Columns whose values are all str, int or bool are copied as they are; only the others go through `_plain`
+    (this runs for every uncached response, a thousand rows at a time).
+    """
+    simple = (str, int, bool, type(None))
+    plain_columns = {c for c in columns if not all(isinstance(row.get(c), simple) for row in rows)}
+    return [{c: _plain(row.get(c)) if c in plain_columns else row.get(c) for c in columns} for row in rows]
 
 
 def to_json(rows: Any) -> bytes:
@@ -402,6 +420,7 @@ class ResponseCache:
         self._check_seconds = check_seconds
         self._lock = threading.Lock()
         self._entries: OrderedDict[tuple, Any] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
         self._version: str | None = None
         self._checked_at = -math.inf
 
@@ -412,6 +431,7 @@ class ResponseCache:
             with self._lock:
                 if version != self._version:
                     self._entries.clear()
+                    self._building.clear()
                 self._version, self._checked_at = version, now
         return self._version  # type: ignore[return-value]
 
@@ -425,8 +445,23 @@ class ResponseCache:
                 self._entries.move_to_end((self._version,) + key)
             return hit
 
+    def current_version(self) -> str | None:
+        return self._version
+
+    def store(self, key: tuple, value: Any, *, version: str) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            self._entries[(version,) + key] = value
+            while len(self._entries) > CACHE_ENTRIES:
+                self._entries.popitem(last=False)
+
     def get_or_build(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """The value built for `key` under the current data version (built at most once per version, barring races)."""
+        """The value built for `key` under the current data version, built once even when many ask at once.
+
+        Concurrent misses for one key wait for the first builder instead of all querying the database (after a
+        refresh every reader misses at the same moment).
+        """
         version = self.version()
         full = (version,) + key
         with self._lock:
@@ -434,12 +469,71 @@ class ResponseCache:
             if hit is not None:
                 self._entries.move_to_end(full)
                 return hit
-        built = build()
-        with self._lock:
-            self._entries[full] = built
-            while len(self._entries) > CACHE_ENTRIES:
-                self._entries.popitem(last=False)
+            gate = self._building.setdefault(full, threading.Lock())
+        with gate:
+            with self._lock:
+                hit = self._entries.get(full)
+            if hit is not None:
+                return hit
+            built = build()
+            with self._lock:
+                self._entries[full] = built
+                self._building.pop(full, None)
+                while len(self._entries) > CACHE_ENTRIES:
+                    self._entries.popitem(last=False)
         return built
+
+
+class CachedResponses:
+    """Replays a 200 response for a byte-identical GET (path, query, Host, gzip or not) under the same data version.
+
+    It sits in front of routing and parameter validation: the first request for a URL is validated and built by
+    the routes, later ones are answered from memory (with 304 for a matching If-None-Match) until the data changes.
+    """
+
+    CACHEABLE = ("/api/indicators", "/api/observations", "/api/forecasts", "/api/crossovers", "/api/dimensions",
+                 "/api/evidence", "/")  # fmt: skip
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in self.CACHEABLE:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        # Everything a route's answer depends on: Link headers are absolute (scheme and Host).
+        key = ("raw", scope["path"], scope["query_string"], scope.get("scheme", "http"), headers.get(b"host", b""),
+               accepts_gzip(headers.get(b"accept-encoding", b"").decode("latin-1")))  # fmt: skip
+        hit = self.cache.peek(key)
+        if hit is not None:
+            status, stored, body = hit
+            etag = dict(stored).get(b"etag", b"").decode()
+            if etag_matches(headers.get(b"if-none-match", b"").decode("latin-1"), etag):
+                kept = [(k, v) for k, v in stored if k in (b"etag", b"cache-control", b"vary")]
+                await send({"type": "http.response.start", "status": 304, "headers": kept})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({"type": "http.response.start", "status": status, "headers": stored})
+            await send({"type": "http.response.body", "body": body})
+            return
+
+        version_before = self.cache.current_version()
+        captured: dict[str, Any] = {"chunks": []}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"], captured["headers"] = message["status"], list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                captured["chunks"].append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        # Store only what was built under a version that is still current (a refresh mid-request is not cached).
+        unchanged = version_before is not None and version_before == self.cache.current_version()
+        if captured.get("status") == 200 and unchanged:
+            self.cache.store(key, (200, captured["headers"], b"".join(captured["chunks"])), version=version_before)
 
 
 class HeadAsGet:
@@ -493,6 +587,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    # The last middleware added runs first: HEAD becomes GET, then the replay cache, then routing.
+    app.add_middleware(CachedResponses, cache=cache)
     app.add_middleware(HeadAsGet)
 
     async def cached(key: tuple, build: Callable[[], Any]) -> Any:
@@ -513,26 +609,27 @@ def create_app(
             "subjects", lambda: repo.indicator_ids() | set(catalog.dimensions) | repo.api_forecast_subjects()
         )
 
-    def respond(request: Request, cached: CachedBody, *, limit: int | None = None, offset: int = 0) -> Response:
-        packed = cached.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
-        etag = cached.gzip_etag if packed else cached.etag
+    def respond(request: Request, entry: CachedBody, *, limit: int | None = None, offset: int = 0) -> Response:
+        packed = entry.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+        etag = entry.gzip_etag if packed else entry.etag
         headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-        if cached.gzipped is not None:
+        if entry.gzipped is not None:
             headers["Vary"] = "Accept-Encoding"
-        if cached.total is not None:
-            headers["X-Total-Count"] = str(cached.total)
+        if entry.total is not None:
+            headers["X-Total-Count"] = str(entry.total)
             if limit is not None:
-                headers["Link"] = _links(request, cached.total, limit, offset)
+                headers["Link"] = _links(request, entry.total, limit, offset)
         if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         if packed:
             headers["Content-Encoding"] = "gzip"
-            return Response(cached.gzipped, media_type=cached.media_type, headers=headers)
-        return Response(cached.body, media_type=cached.media_type, headers=headers)
+            return Response(entry.gzipped, media_type=entry.media_type, headers=headers)
+        return Response(entry.body, media_type=entry.media_type, headers=headers)
 
     async def table(
-        request: Request, name: str, params: _Query, read: Callable[[], tuple[list[dict[str, Any]], int]] | Callable[[], list[dict[str, Any]]],
-    ) -> Response:  # fmt: skip
+        request: Request, name: str, params: _Query, read: Callable[[], Any]
+    ) -> Response:
+        """Rows from `read` (a list, or a (page, total) pair) as JSON or CSV, cached under the data version."""
         key = (name, tuple(sorted(params.model_dump().items())))
 
         def build() -> CachedBody:
@@ -648,7 +745,8 @@ def create_app(
         from aitrack.dashboard.render import load_dashboard_data, render_dashboard
 
         def build() -> CachedBody:
-            return CachedBody.of(render_dashboard(load_dashboard_data(repo), catalog).encode(), "text/html; charset=utf-8")
+            html = render_dashboard(load_dashboard_data(repo), catalog)
+            return CachedBody.of(html.encode(), "text/html; charset=utf-8")
 
         return respond(request, await cached(("dashboard",), build))
 

@@ -533,6 +533,37 @@ def backtest(
     _emit(rows, fmt, out)
 
 
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1, max=32)] = 1,
+) -> None:
+    """Serve the read-only HTTP API (/api/…, OpenAPI at /docs) and the dashboard page (/)."""
+    from aitrack.api import serve as serve_api
+
+    ctx = _context()
+    ctx.require_schema()
+    err_console.print(f"serving on http://{host}:{port}/ (API at /api, OpenAPI at /docs); Ctrl-C stops")
+    serve_api(host=host, port=port, settings=ctx.settings, workers=workers, log_level="warning")
+
+
+@app.command()
+@user_errors
+def report(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
+) -> None:
+    """One self-contained HTML file: charts, crossover table, methodology, sources with licences, as-of date."""
+    from aitrack import pipeline
+    from aitrack.report import write_report
+
+    ctx = _context()
+    repo = ctx.require_schema()
+    path = write_report(repo, out, catalog=pipeline.current_catalog(repo))
+    console.print(f"wrote {path}")
+
+
 @app.command("run")
 @user_errors
 def run_main_job() -> None:
@@ -555,6 +586,9 @@ def run_main_job() -> None:
     rows = crossover_table_rows(outcome.crossovers)
     console.print(render_crossover_table(rows))
     written = write_crossover_files(ctx.settings.data_dir, outcome.crossovers, rows)
+    from aitrack.report import write_report
+
+    written.append(write_report(repo, ctx.settings.data_dir / "report.html", catalog=catalog))
     console.print("wrote " + ", ".join(str(p) for p in written))
     failed = [o.source for o in outcomes if o.status == "failed"]
     if failed:

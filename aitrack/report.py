@@ -1,4 +1,4 @@
-"""A Repository and the catalog in, one self-contained HTML report file out (inline CSS and SVG, no external requests)."""
+"""A Repository and the catalog in, one self-contained HTML report out (inline CSS and SVG, no external requests)."""
 
 from __future__ import annotations
 

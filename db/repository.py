@@ -559,20 +559,32 @@ class Repository:
     ) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
         where, params = self._api_where(filters)
         with self.engine.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM {relation} {where}"), params).scalar_one()
+            # The total rides along as a window count (one pass instead of a second query); a page past the end
+            # has no row to carry it, so only then is it counted separately.
             rows = self._api_records(
                 conn,
-                f"SELECT {columns} FROM {relation} {where} ORDER BY {order_by} LIMIT :limit OFFSET :offset",
+                f"SELECT {columns}, count(*) OVER () AS api_total_rows FROM {relation} {where} "
+                f"ORDER BY {order_by} LIMIT :limit OFFSET :offset",
                 {**params, "limit": limit, "offset": offset},
                 json_columns,
                 time_columns,
             )
+            if rows:
+                total = rows[0]["api_total_rows"]
+            else:
+                total = conn.execute(text(f"SELECT count(*) FROM {relation} {where}"), params).scalar_one()
+        for row in rows:
+            del row["api_total_rows"]
         return rows, int(total)
 
     def api_data_version(self) -> str:
-        """A cheap fingerprint of everything the API serves; it changes whenever a refresh, build or run lands."""
+        """A cheap fingerprint of everything the API serves; it changes when stored values, runs or builds change.
+
+        Fetch runs are left out on purpose: a refresh that finds nothing new adds fetch_run rows but no observation,
+        and the API's answers (and their ETags) stay valid.
+        """
         sql = (
-            "SELECT (SELECT max(id) FROM fetch_run), (SELECT max(id) FROM observation), "
+            "SELECT (SELECT max(id) FROM observation), (SELECT count(*) FROM source), "
             "(SELECT count(*) FROM forecast_run), (SELECT max(created_at) FROM forecast_run), "
             "(SELECT count(*) FROM dimension_score), (SELECT max(computed_at) FROM dimension_score), "
             "(SELECT count(*) FROM evidence), (SELECT count(*) FROM indicator), (SELECT count(*) FROM indicator_source)"

@@ -306,7 +306,7 @@ def _crossover(frame: Frame, band: CrossoverBand) -> list[str]:
     top, bottom = MARGIN_TOP, frame.height - MARGIN_BOTTOM
     if band.lo_80 is not None:
         end = band.hi_80 if band.hi_80 is not None else (band.horizon or band.lo_80)
-        x0, x1 = frame.x(band.lo_80), frame.x(end)
+        x0, x1 = sorted((frame.x(band.lo_80), frame.x(end)))
         if x1 - x0 < 4:
             x0, x1 = x0 - 2, x1 + 2
         hi_text = str(band.hi_80) if band.hi_80 is not None else f"after {band.horizon}"
@@ -394,20 +394,20 @@ def _clipped(frame: Frame, spec: ChartSpec) -> bool:
 
 
 def _legend(spec: ChartSpec, clipped: bool = False) -> list[str]:
-    items: list[tuple[str, str]] = [(s.name, country_colour(s.country)) for s in spec.series]
     out = ['<g class="legend">']
     x = MARGIN_LEFT
-    for label, colour in items:
-        out.append(f'<rect x="{x}" y="10" width="12" height="12" fill="{colour}"/>')
-        out.append(f'<text x="{x + 16}" y="20">{_text(label)}</text>')
-        x += 24 + 7 * len(label)
+    char = 6.2  # average advance of the 11px legend font
+    for s in spec.series:
+        out.append(f'<rect x="{x}" y="10" width="12" height="12" fill="{country_colour(s.country)}"/>')
+        out.append(f'<text x="{x + 16}" y="20">{_text(s.name)}</text>')
+        x += 26 + char * len(s.name)
     if any(s.fan for s in spec.series):
-        note = "shaded: 80% and 95% intervals" + (" (95% clipped at the axis)" if clipped else "")
-        out.append(f'<text class="legend-note" x="{x}" y="20">{note}</text>')
-        x += 7 * len(note)
+        note = "shaded: 80% / 95% intervals" + (" (95% clipped)" if clipped else "")
+        out.append(f'<text class="legend-note" x="{x:.0f}" y="20">{note}</text>')
+        x += 14 + char * len(note)
     if spec.crossover is not None and spec.crossover.lo_80 is not None:
-        out.append(f'<rect class="crossover-band" x="{x}" y="10" width="12" height="12"/>')
-        out.append(f'<text x="{x + 16}" y="20">crossover year (80%)</text>')
+        out.append(f'<rect class="crossover-band" x="{x:.0f}" y="10" width="12" height="12"/>')
+        out.append(f'<text x="{x + 16:.0f}" y="20">crossover year (80%)</text>')
     out.append("</g>")
     return out
 

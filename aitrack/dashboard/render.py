@@ -265,15 +265,18 @@ def _use_log(scale: str | None, values: Sequence[float]) -> bool:
 
 
 def _provenance(observations: list[dict[str, Any]], sources: dict[str, dict[str, Any]]) -> list[str]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    """One line per source: its series (the first, and how many more), newest vintage, retrieval date and licence."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in observations:
-        groups[(r["source"], r["source_series"])].append(r)
+        groups[r["source"]].append(r)
     lines = []
-    for (source, series), rows in sorted(groups.items()):
+    for source, rows in sorted(groups.items()):
         licence = sources.get(source, {}).get("licence") or "licence not recorded"
+        series = sorted({str(r["source_series"]) for r in rows})
+        named = series[0] + (f" and {len(series) - 1} more series" if len(series) > 1 else "")
         vintage = max(str(r["vintage"]) for r in rows)
         retrieved = max(_date(r["retrieved_at"]) for r in rows)
-        lines.append(f"Source: {source} · {series} · vintage {vintage} · retrieved {retrieved} · {licence}")
+        lines.append(f"Source: {source} · {named} · vintage {vintage} · retrieved {retrieved} · {licence}")
     return lines
 
 
@@ -307,7 +310,7 @@ def indicator_subject(
                 fan=anchored_fan(history, _fan(fan_rows)),
             )
         )
-    values = [v for s in series for v in [h[1] for h in s.history] + [p.hi_95 for p in s.fan] + [p.lo_95 for p in s.fan]]
+    values = [h[1] for s in series for h in s.history] + [v for s in series for p in s.fan for v in (p.lo_80, p.hi_80)]
     markers = evidence_markers(evidence, unit=entry.unit)
     values += [m.value for m in markers if m.value is not None]
     spec = ChartSpec(
@@ -323,15 +326,18 @@ def indicator_subject(
 
 
 def evidence_subject(entry: Any, evidence: list[dict[str, Any]]) -> SubjectView:
-    """An indicator with no series (AIDP targets, firm counts): the seed figures alone, on their own most common unit."""
-    dated = [r for r in evidence if _evidence_year(r) is not None and r.get("value") is not None and r["unit"] != "year"]
+    """An indicator with no series (AIDP targets, firm counts): the seed figures alone, in their most common unit."""
+    dated = [
+        r for r in evidence if _evidence_year(r) is not None and r.get("value") is not None and r["unit"] != "year"
+    ]
     units = sorted({r["unit"] for r in dated}, key=lambda u: (-sum(r["unit"] == u for r in dated), u))
     unit = units[0] if units else entry.unit
     markers = evidence_markers(evidence, unit=unit)
     spec = ChartSpec(title=entry.name, unit=unit, evidence=markers, chart_id=_chart_id(entry.id))
     return SubjectView(
         subject=entry.id, kind="evidence", title=entry.name, category=_category(entry), unit=unit,
-        svg=Markup(fan_chart(spec)), caveats=list(entry.caveats) + ["No data series: only the seed documents' figures."],
+        svg=Markup(fan_chart(spec)),
+        caveats=list(entry.caveats) + ["No data series: only the seed documents' figures."],
         provenance=[], crossover=None, crossover_text="No series, so no forecast or crossover.", evidence=evidence,
     )  # fmt: skip
 
@@ -376,7 +382,9 @@ def dimension_subject(
     if spec is not None and spec.gaps:
         caveats.append("Cited by the seed but not scored (no pair series): " + ", ".join(spec.gaps) + ".")
     if history_band:
-        caveats.append("Shaded history band: uncertainty over the indicator weights (Dirichlet draws), not sampling error.")
+        caveats.append(
+            "Shaded history band: uncertainty over the indicator weights (Dirichlet draws), not sampling error."
+        )
     builds = sorted({(r["build_id"], _date(r["computed_at"])) for r in rows})
     return SubjectView(
         subject=name, kind="dimension", title=f"Dimension: {name}", category="dimension", unit="share",
@@ -447,7 +455,8 @@ def _dimension_summary(catalog: Any, dim_by: dict[str, list[dict[str, Any]]]) ->
     for name in catalog.dimensions:
         rows = dim_by.get(name, [])
         scored = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
-        latest = max(scored, key=lambda r: r["year"]) if scored else (max(rows, key=lambda r: r["year"]) if rows else None)
+        candidates = scored or rows
+        latest = max(candidates, key=lambda r: r["year"]) if candidates else None
         out.append(
             {
                 "dimension": name,
@@ -487,7 +496,7 @@ def static_text(name: str) -> str:
 
 
 def render_page(page: PageView, *, standalone: bool) -> str:
-    """The dashboard (`standalone=False`: links /static assets) or the report (CSS and script inlined, extra sections)."""
+    """The dashboard (`standalone=False`: links /static assets) or the report (CSS and script inline, more sections)."""
     template = _environment().get_template("page.html")
     assets = {"css": static_text("dashboard.css"), "js": static_text("dashboard.js")} if standalone else None
     return template.render(page=page, standalone=standalone, assets=assets)

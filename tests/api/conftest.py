@@ -1,0 +1,74 @@
+"""Module-scoped fixture databases (SQLite; PostgreSQL when configured) filled from real extracts, and API clients."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from aitrack.api import create_app
+from db.migrate import upgrade
+from db.repository import Repository
+from db.session import make_engine
+from tests.api.fixture_db import FixtureSummary, build_fixture_db
+from tests.conftest import POSTGRES_SKIP_REASON, POSTGRES_URL
+
+
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards."""
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class FixtureDatabase:
+    url: str
+    engine: Engine
+    repo: Repository
+    summary: FixtureSummary
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fixture_db(request, tmp_path_factory) -> Iterator[FixtureDatabase]:
+    """A database filled once per module through the Repository; tests on it only read."""
+
+    @contextmanager
+    def url_for(kind: str) -> Iterator[str]:
+        if kind == "sqlite":
+            yield f"sqlite:///{tmp_path_factory.mktemp('api') / 'aitrack.db'}"
+        else:
+            with postgres_schema_url() as url:
+                yield url
+
+    with url_for(request.param) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        repo = Repository(engine)
+        summary = build_fixture_db(repo)
+        try:
+            yield FixtureDatabase(url, engine, repo, summary)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(fixture_db) -> Iterator[TestClient]:
+    with TestClient(create_app(fixture_db.repo)) as test_client:
+        yield test_client

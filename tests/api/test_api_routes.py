@@ -1,0 +1,258 @@
+"""The read-only HTTP API on the fixture database: rows, CSV, pagination, validation, caching headers, methods.
+
+Expected values are the real ones the fixture was built from: CSET/OWID AI publications 2023 (CHN 103493, USA 50039)
+and World Bank GB.XPD.RSDV.GD.ZS 2023 (CHN 2.57729, USA 3.44716); see tests/api/fixtures/README.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+
+from aitrack.api import COLUMNS, MAX_LIMIT, create_app
+
+LIST_ENDPOINTS = {
+    "/api/indicators": "indicators",
+    "/api/observations": "observations",
+    "/api/forecasts": "forecasts",
+    "/api/crossovers": "crossovers",
+    "/api/dimensions": "dimensions",
+    "/api/evidence": "evidence",
+}
+
+
+def csv_rows(body: str) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(body))
+    return list(reader.fieldnames or []), list(reader)
+
+
+def as_csv_cell(value) -> str:
+    import json
+
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def test_health_names_database_and_latest_current_run(client, fixture_db):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok"
+    assert body["database"] == fixture_db.repo.dialect
+    assert body["schema_revision"]
+    assert body["latest_forecast_run"] == fixture_db.summary.current_run_id
+
+
+def test_observations_return_the_real_values(client):
+    rows = client.get("/api/observations", params={"indicator": "ai_papers", "from": 2023, "to": 2023}).json()
+    assert {(r["country"], r["value"]) for r in rows} == {("CHN", 103493.0), ("USA", 50039.0)}
+    assert all(r["source"] == "owid" and r["unit"] == "count" for r in rows)
+    gerd = client.get("/api/observations", params={"indicator": "gerd_pct_gdp", "country": "usa", "from": 2023}).json()
+    assert [(r["country"], r["year"], r["value"]) for r in gerd] == [("USA", 2023, 3.44716)]
+
+
+def test_observations_filters_match_the_latest_view(client, fixture_db):
+    expected = fixture_db.repo.latest_observations(indicators=["gerd_pct_gdp"], countries=["CHN"], kinds=None)
+    expected = expected.filter(expected["year"].is_between(2010, 2015))
+    rows = client.get(
+        "/api/observations", params={"indicator": "gerd_pct_gdp", "country": "CHN", "from": 2010, "to": 2015}
+    ).json()
+    assert [(r["year"], r["value"]) for r in rows] == list(zip(expected["year"], expected["value"]))
+    assert list(rows[0]) == list(COLUMNS["observations"])
+
+
+def test_projection_kind_is_kept_apart(client):
+    rows = client.get("/api/observations", params={"indicator": "ai_private_investment", "kind": "projection"}).json()
+    assert {(r["country"], r["year"]) for r in rows} == {("CHN", 2025), ("USA", 2025)}
+
+
+@pytest.mark.parametrize("path", sorted(LIST_ENDPOINTS))
+def test_csv_has_the_same_rows_and_columns_as_json(client, path):
+    as_json = client.get(path).json()
+    response = client.get(path, params={"format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    header, rows = csv_rows(response.text)
+    assert header == list(COLUMNS[LIST_ENDPOINTS[path]])
+    assert len(rows) == len(as_json) > 0
+    for row, obj in zip(rows, as_json):
+        assert row == {k: as_csv_cell(v) for k, v in obj.items()}
+
+
+def test_pagination_slices_the_full_list(client):
+    full = client.get("/api/evidence").json()
+    total = int(client.get("/api/evidence").headers["x-total-count"])
+    assert total == len(full) > 100
+    pages, offset = [], 0
+    while True:
+        response = client.get("/api/evidence", params={"limit": 100, "offset": offset})
+        assert int(response.headers["x-total-count"]) == total
+        pages += response.json()
+        links = dict(
+            (rel, url) for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers["link"])
+        )  # fmt: skip
+        if "next" not in links:
+            break
+        assert f"offset={offset + 100}" in links["next"]
+        offset += 100
+    assert pages == full
+    assert "offset=400" in links["last"]
+
+
+def test_default_limit_and_maximum(client):
+    assert client.get("/api/evidence", params={"limit": MAX_LIMIT}).status_code == 200
+    too_many = client.get("/api/evidence", params={"limit": MAX_LIMIT + 1})
+    assert too_many.status_code == 422
+    assert "limit" in too_many.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "valid_member"),
+    [
+        ("/api/observations", {"indicator": "ai_paperz"}, "ai_papers"),
+        ("/api/forecasts", {"subject": "cohesionn"}, "cohesion"),
+        ("/api/forecasts", {"run": "no-such-run"}, "fixture-current-run"),
+        ("/api/crossovers", {"subject": "nothing"}, "gerd_pct_gdp"),
+        ("/api/dimensions", {"dimension": "power"}, "legitimacy"),
+        ("/api/evidence", {"indicator": "nothing"}, "uncatalogued"),
+    ],
+)
+def test_unknown_ids_are_404_with_the_valid_ones(client, path, params, valid_member):
+    response = client.get(path, params=params)
+    assert response.status_code == 404
+    body = response.json()
+    assert list(params.values())[0] in body["detail"]
+    assert valid_member in body["valid"]
+    assert body["valid"] == sorted(body["valid"])
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"from": "abc"}, "from: must be a whole number written with digits only"),
+        ({"from": 1700}, "from: Input should be greater than or equal to 1800"),
+        ({"to": 2500}, "to: Input should be less than or equal to 2200"),
+        ({"from": 2020, "to": 2010}, "from (2020) is after to (2010)"),
+        ({"year_from": 2020}, "the parameter is 'from'"),
+        ({"country": "China"}, "country: String should match pattern"),
+        ({"kind": "guess"}, "kind: Input should be"),
+        ({"indicatr": "ai_papers"}, "indicatr: Extra inputs are not permitted"),
+        ({"format": "xml"}, "format: Input should be 'json' or 'csv'"),
+        ({"offset": -1}, "offset: Input should be greater than or equal to 0"),
+        ({"from": "2020.0"}, "from: must be a whole number"),
+        ({"limit": "1_000"}, "limit: must be a whole number"),
+        ({"to": " 2020"}, "to: must be a whole number"),
+    ],
+)
+def test_bad_parameters_are_422_with_a_message(client, params, fragment):
+    response = client.get("/api/observations", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    assert fragment in body["detail"]
+    assert body["errors"] and all({"loc", "msg", "type"} <= set(e) for e in body["errors"])
+
+
+def test_etag_and_cache_control(client):
+    first = client.get("/api/crossovers")
+    assert first.headers["cache-control"] == "public, max-age=60"
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}(-gz)?"', etag)
+    assert client.get("/api/crossovers").headers["etag"] == etag
+    assert client.get("/api/crossovers", params={"format": "csv"}).headers["etag"] != etag
+    unchanged = client.get("/api/crossovers", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    assert client.get("/api/crossovers", headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_large_bodies_are_gzipped_for_clients_that_accept_it(client):
+    params = {"indicator": "gerd_pct_gdp"}
+    plain = client.get("/api/observations", params=params, headers={"Accept-Encoding": "identity"})
+    packed = client.get("/api/observations", params=params, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # the client decoded it: same bytes as the identity body
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gz"'
+    refused = client.get("/api/observations", params=params, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    small = client.get("/api/crossovers", params={"subject": "ai_papers"}, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under 1 KB: not worth compressing
+
+
+def test_head_gives_the_headers_without_a_body(client):
+    get = client.get("/api/observations", params={"indicator": "ai_papers"})
+    head = client.head("/api/observations", params={"indicator": "ai_papers"})
+    assert head.status_code == 200 and head.content == b""
+    for name in ("etag", "x-total-count", "content-type", "content-length"):
+        assert head.headers[name] == get.headers[name]
+
+
+def test_no_route_accepts_a_writing_method(client, fixture_db):
+    app = create_app(fixture_db.repo)
+    api_routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    assert {p for r in api_routes for p in [r.path]} >= set(LIST_ENDPOINTS) | {"/api/health", "/"}
+    for route in app.routes:
+        assert set(getattr(route, "methods", None) or {"GET"}) <= {"GET", "HEAD"}, route
+    for path in list(LIST_ENDPOINTS) + ["/api/health", "/"]:
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            assert client.request(method, path).status_code == 405, (method, path)
+
+
+def test_forecasts_default_to_the_latest_current_run(client, fixture_db):
+    rows = client.get("/api/forecasts", params={"limit": MAX_LIMIT}).json()
+    assert {r["run_id"] for r in rows} == {fixture_db.summary.current_run_id}
+    for r in rows:
+        assert r["lo_95"] <= r["lo_80"] <= r["mean"] <= r["hi_80"] <= r["hi_95"]
+    backtest = client.get(
+        "/api/forecasts", params={"run": fixture_db.summary.backtest_run_id, "subject": "ai_papers", "country": "CHN"}
+    ).json()
+    assert backtest and {r["run_id"] for r in backtest} == {fixture_db.summary.backtest_run_id}
+    # The backtest run used data up to 2019 only, so its first forecast year is 2020.
+    assert min(r["year"] for r in backtest) == 2020
+
+
+def test_crossovers_match_the_view(client, fixture_db):
+    rows = client.get("/api/crossovers").json()
+    view = fixture_db.repo.crossovers_latest()
+    assert [r["subject"] for r in rows] == view["subject"].to_list()
+    assert [r["status"] for r in rows] == view["status"].to_list()
+    by_subject = {r["subject"]: r for r in rows}
+    assert by_subject["ai_papers"]["leader_now"] == "CHN"  # CSET: 103493 vs 50039 in 2023
+    assert by_subject["gerd_pct_gdp"]["leader_now"] == "USA"  # World Bank: 3.44716 vs 2.57729 in 2023
+    assert all(isinstance(r["p_by"], dict) for r in rows)
+
+
+def test_dimensions_report_coverage(client):
+    rows = client.get("/api/dimensions", params={"dimension": "cohesion"}).json()
+    assert rows and {r["dimension"] for r in rows} == {"cohesion"}
+    for r in rows:
+        assert 0 <= r["n_present"] <= r["n_indicators"]
+        assert (r["score"] is None) == (r["status"] == "insufficient_data")
+
+
+def test_evidence_filters(client):
+    rows = client.get("/api/evidence", params={"indicator": "ai_papers_top10pct", "kind": "forecast"}).json()
+    assert rows and all(r["indicator"] == "ai_papers_top10pct" and r["value_kind"] == "forecast" for r in rows)
+    assert any("2020" in r["quote"] for r in rows)
+
+
+def test_openapi_and_docs_page_work_offline(client):
+    schema = client.get("/openapi.json").json()
+    assert set(LIST_ENDPOINTS) | {"/api/health"} <= set(schema["paths"])
+    assert all(set(methods) == {"get"} for methods in schema["paths"].values())
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    for path in LIST_ENDPOINTS:
+        assert path in docs.text
+    assert not re.search(r'(src|href)="https?://', docs.text)
+
+
+def test_static_assets_and_unknown_file(client):
+    assert client.get("/static/dashboard.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/dashboard.js").status_code == 200
+    assert client.get("/static/../api.py").status_code == 404

@@ -1,0 +1,122 @@
+"""The shareable report: one self-contained HTML file with the dashboard's charts, the crossover table and sources."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from aitrack.dashboard.render import load_dashboard_data, render_dashboard
+from aitrack.report import write_report
+from indicators.catalog import load_catalog
+from tests.api.fixture_db import OBSERVATIONS_CSV, extract_observations
+
+GENERATED = datetime(2026, 7, 21, 9, 30, tzinfo=timezone.utc)
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+class Inventory(HTMLParser):
+    """Collects the references that would make a browser fetch something, and the structure the tests check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetching: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.links: list[str] = []
+        self.chart_ids: list[str] = []
+        self.crossover_rows: list[dict[str, str]] = []
+        self.source_rows: list[str] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        for name in ("src", "srcset", "data", "poster", "background", "action", "formaction"):
+            if attributes.get(name):
+                self.fetching.append((tag, name, attributes[name]))
+        if tag in ("link", "use", "image") and (attributes.get("href") or attributes.get("xlink:href")):
+            self.fetching.append((tag, "href", attributes.get("href") or attributes["xlink:href"]))
+        if tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"])
+        if tag == "title" and attributes.get("id", "").startswith("chart-"):
+            self.chart_ids.append(attributes["id"])
+        if tag == "tr" and "data-subject" in attributes and "data-pair" in attributes:
+            self.crossover_rows.append(attributes)
+        if tag == "tr" and "data-source" in attributes:
+            self.source_rows.append(attributes["data-source"])
+        if attributes.get("style"):
+            self.styles.append(attributes["style"])
+        self._in_style = tag == "style"
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.styles.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+
+def inventory(html: str) -> Inventory:
+    parser = Inventory()
+    parser.feed(html)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def report(fixture_db, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("report") / "nested" / "report.html"
+    path = write_report(fixture_db.repo, out, catalog=load_catalog(), generated_at=GENERATED)
+    assert path == out and not out.with_name("report.html.partial").exists()
+    return out.read_text(encoding="utf-8")
+
+
+def test_report_requests_nothing_from_outside(report):
+    found = inventory(report)
+    # No src, no stylesheet or script link: everything is inline (the favicon is an empty data: URI).
+    assert [f for f in found.fetching if not f[2].startswith("data:")] == []
+    assert "<style>" in report and "<script>\n" in report
+    assert not any("url(" in s for s in found.styles)
+    # Links to the sources' homepages are allowed: they are navigation, not requests made on opening the file.
+    assert any(link.startswith("https://") for link in found.links)
+    assert all(link.startswith(("#", "https://", "http://")) for link in found.links)
+
+
+def test_report_has_the_dashboards_charts(report, fixture_db):
+    dashboard = render_dashboard(load_dashboard_data(fixture_db.repo), load_catalog())
+    assert inventory(report).chart_ids == inventory(dashboard).chart_ids
+    expected = {"chart-ai_papers-title", "chart-cohesion-title", "chart-gerd_pct_gdp-title"}
+    assert expected <= set(inventory(report).chart_ids)
+
+
+def test_report_crossover_table_equals_the_view(report, fixture_db):
+    rows = inventory(report).crossover_rows
+    view = fixture_db.repo.crossovers_latest()
+    assert [r["data-subject"] for r in rows] == view["subject"].to_list()
+    assert [r["data-status"] for r in rows] == view["status"].to_list()
+    assert [r["data-median"] for r in rows] == ["" if v is None else str(v) for v in view["median_year"].to_list()]
+
+
+def test_report_names_sources_licences_dates_and_method(report, fixture_db):
+    assert inventory(report).source_rows == ["owid", "worldbank"]
+    assert report.count("CC BY 4.0") >= 2
+    assert "2026-05-08" in report and "2026-07-13" in report  # retrieval dates of the two payloads
+    assert "Data as of <strong>2026-07-13</strong>" in report  # newest vintage: the WDI release
+    assert "report generated 2026-07-21 09:30 UTC" in report
+    assert 'id="methodology"' in report and "first passage" in report
+    assert fixture_db.summary.current_run_id in report
+
+
+def test_report_shows_caveats_and_seed_evidence(report):
+    catalog = load_catalog()
+    for caveat in catalog.get("ai_papers").caveats:
+        assert caveat.replace("'", "&#39;").replace('"', "&#34;") in report
+    # AI2's crossover forecast (seed 003 line 348) stands beside the top-10% series even before that series has data.
+    assert "China will overtake the US in total number of top 10 per cent AI research papers by 2020" in report
+
+
+def test_the_fixture_csv_is_a_faithful_extract_of_the_shared_files():
+    if not (SHARED_DATA / "owid").is_dir():
+        pytest.skip(f"the real files are not here ({SHARED_DATA}); the committed extract is used as is")
+    assert OBSERVATIONS_CSV.read_text(encoding="utf-8") == extract_observations(SHARED_DATA)
