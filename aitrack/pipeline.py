@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import polars as pl
 
 from db.repository import IndicatorRecord, PayloadRecord, Repository, SourceRecord
@@ -224,7 +225,8 @@ def run_fetchers(
             ]
             outcome = _ingest(repo, run_source=source, trigger=trigger, sources=[source_record(info)],
                               payloads=records, observations=frame, started_at=started_at, t0=t0)  # fmt: skip
-        except (FetchError, ValueError, OSError) as exc:
+        except (FetchError, ValueError, OSError, httpx.HTTPError) as exc:
+            # One source failing (network, provider, schema) never stops the others.
             outcome = _failed(repo, source, trigger, started_at, t0, exc)
         progress(source, "failed" if outcome.status == "failed" else "done")
         return outcome
