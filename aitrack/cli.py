@@ -502,7 +502,14 @@ def crossovers(
         result = _run_forecast(indicator, dimension, False, as_of, horizon or 15, paths, seed)
         records = result.crossovers
     else:
-        records = [dict(r, kind=r["subject_kind"]) for r in stored.to_dicts()]
+        from aitrack import pipeline
+
+        catalog = pipeline.current_catalog(repo)
+        records = [
+            dict(r, kind=r["subject_kind"], source="composite" if r["subject_kind"] == "dimension" else (
+                ", ".join(catalog.source_priority(r["subject"])) if r["subject"] in catalog else ""))
+            for r in stored.to_dicts()
+        ]  # fmt: skip
     if fmt == "json":
         _emit(crossover_records(records), fmt, out)
     else:
