@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,8 +30,8 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'aitrack.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped afterwards: tests never see each other's rows."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP_REASON)
@@ -45,6 +46,12 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_schema_url() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from aitrack.api import create_app
 from db.migrate import upgrade
 from db.repository import Repository
 from db.session import make_engine
 from tests.api.fixture_db import FixtureSummary, build_fixture_db
-from tests.conftest import POSTGRES_SKIP_REASON, POSTGRES_URL
-
-
-@contextmanager
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped afterwards."""
-    if not POSTGRES_URL:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+from tests.conftest import postgres_schema_url
 
 
 @dataclass
