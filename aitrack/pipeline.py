@@ -458,8 +458,8 @@ def forecast_subjects(
         cx = result.crossover(config.report_years).to_dict()
         cx.update(kind="indicator", subject_kind="indicator",
                   source=", ".join(catalog.source_priority(indicator)))  # fmt: skip
-        cx["details"] = {"notes": cx.pop("notes", []), "historical_crossings": cx.get("historical_crossings", []),
-                         "residual_correlation": result.residual_correlation, "selected": result.selected}  # fmt: skip
+        cx["details"] = {"notes": cx.pop("notes", []), "residual_correlation": result.residual_correlation,
+                         "selected": result.selected}  # fmt: skip
         crossovers.append(cx)
         if result.warnings:
             warnings[indicator] = list(result.warnings)
@@ -479,7 +479,7 @@ def forecast_subjects(
                            pl.lit("composite").alias("model")))  # fmt: skip
         cx = forecast.crossover.to_dict()
         cx.update(kind="dimension", subject_kind="dimension", source="composite")
-        cx["details"] = {"notes": cx.pop("notes", []), "historical_crossings": cx.get("historical_crossings", [])}
+        cx["details"] = {"notes": cx.pop("notes", [])}
         crossovers.append(cx)
         if forecast.warnings:
             warnings[dimension] = list(forecast.warnings)
