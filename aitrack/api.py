@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.concurrency import run_in_threadpool
@@ -300,8 +301,26 @@ def shape_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[d
     return [{c: _plain(row.get(c)) if c in plain_columns else row.get(c) for c in columns} for row in rows]
 
 
+def select_observations(
+    rows: Sequence[dict[str, Any]], *, country: str | None = None, year_from: int | None = None,
+    year_to: int | None = None, value_kind: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The rows of one indicator's slice that pass the API's filters, in their order (the SQL WHERE, in memory)."""
+    return [
+        row for row in rows
+        if (country is None or row["country"] == country)
+        and (year_from is None or row["year"] >= year_from)
+        and (year_to is None or row["year"] <= year_to)
+        and (value_kind is None or row["value_kind"] == value_kind)
+    ]  # fmt: skip
+
+
 def to_json(rows: Any) -> bytes:
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Compact UTF-8 JSON (orjson: the same bytes as `json.dumps` with compact separators, ~15x faster).
+
+    Values are JSON-safe already (`shape_rows`); a non-finite float would be written as null, never as NaN.
+    """
+    return orjson.dumps(rows)
 
 
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
@@ -627,15 +646,18 @@ def create_app(
         return Response(entry.body, media_type=entry.media_type, headers=headers)
 
     async def table(
-        request: Request, name: str, params: _Query, read: Callable[[], Any]
+        request: Request, name: str, params: _Query, read: Callable[[], Any], *, shaped_by_read: bool = False
     ) -> Response:
-        """Rows from `read` (a list, or a (page, total) pair) as JSON or CSV, cached under the data version."""
+        """Rows from `read` (a list, or a (page, total) pair) as JSON or CSV, cached under the data version.
+
+        `shaped_by_read`: the rows are already in the documented columns with JSON-safe values.
+        """
         key = (name, tuple(sorted(params.model_dump().items())))
 
         def build() -> CachedBody:
             result = read()
             rows, total = result if isinstance(result, tuple) else (result, len(result))
-            shaped = shape_rows(rows, COLUMNS[name])
+            shaped = rows if shaped_by_read else shape_rows(rows, COLUMNS[name])
             if params.format == "csv":
                 body, media = to_csv(shaped, COLUMNS[name]), "text/csv; charset=utf-8"
             else:
@@ -682,13 +704,27 @@ def create_app(
         _reject_python_names(request, ObservationsQuery)
         if params.indicator is not None and params.indicator not in await indicator_ids():
             raise NotFound(f"unknown indicator {params.indicator!r}", await indicator_ids())
-        return await table(
-            request, "observations", params,
-            lambda: repo.api_latest_observations(
-                indicator=params.indicator, country=params.country, year_from=params.year_from,
-                year_to=params.year_to, value_kind=params.kind, limit=params.limit, offset=params.offset,
-            ),
-        )  # fmt: skip
+        if params.indicator is None:
+            return await table(
+                request, "observations", params,
+                lambda: repo.api_latest_observations(
+                    country=params.country, year_from=params.year_from, year_to=params.year_to,
+                    value_kind=params.kind, limit=params.limit, offset=params.offset,
+                ),
+            )  # fmt: skip
+        indicator = params.indicator
+
+        def read_page() -> tuple[list[dict[str, Any]], int]:
+            # One database read per indicator and data version; every filter and page of it is cut from memory.
+            whole = cache.get_or_build(
+                ("observation-slice", indicator),
+                lambda: shape_rows(repo.api_latest_observations_of(indicator), COLUMNS["observations"]),
+            )
+            rows = select_observations(whole, country=params.country, year_from=params.year_from,
+                                       year_to=params.year_to, value_kind=params.kind)  # fmt: skip
+            return rows[params.offset : params.offset + params.limit], len(rows)
+
+        return await table(request, "observations", params, read_page, shaped_by_read=True)
 
     @app.get(
         "/api/forecasts", summary="Forecast rows of the latest run per subject, or of one run",
@@ -714,10 +750,16 @@ def create_app(
     async def crossovers(request: Request, params: Annotated[CrossoversQuery, Query()]) -> Response:
         if params.subject is not None and params.subject not in await subject_ids():
             raise NotFound(f"unknown subject {params.subject!r}", await subject_ids())
-        return await table(
-            request, "crossovers", params,
-            lambda: repo.api_crossovers(subject=params.subject, limit=params.limit, offset=params.offset),
-        )  # fmt: skip
+
+        def read_page() -> tuple[list[dict[str, Any]], int]:
+            # A few dozen rows per run: read once per data version, filtered and paged in memory.
+            whole = cache.get_or_build(
+                ("crossover-rows",), lambda: shape_rows(repo.api_all_crossovers(), COLUMNS["crossovers"])
+            )
+            rows = [row for row in whole if params.subject is None or row["subject"] == params.subject]
+            return rows[params.offset : params.offset + params.limit], len(rows)
+
+        return await table(request, "crossovers", params, read_page, shaped_by_read=True)
 
     @app.get("/api/dimensions", summary="Dimension scores of the latest build", responses=_list_responses(DimensionOut))
     async def dimensions(request: Request, params: Annotated[DimensionsQuery, Query()]) -> Response:

@@ -17,12 +17,14 @@ import asyncio
 import json
 import multiprocessing
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -85,38 +87,102 @@ def refresh_loop(database_url: str, stop: multiprocessing.Event, counter: multip
             counter.value += 1
 
 
+class RawConnection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams, for the `raw` load generator.
+
+    It sends what httpx sends that matters to the server (Host, Accept-Encoding: gzip, deflate) and reads the status
+    line, the headers and exactly Content-Length bytes of body; the body is not decompressed or parsed. It costs a
+    fraction of httpx's CPU per request, so on a small machine more of the CPU is left to the server being measured.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> "RawConnection":
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.writer is not None
+        self.writer.close()
+
+    async def get(self, path: str) -> int:
+        """The response's status code, after its whole body has been read; OSError on a broken response."""
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                          "Accept-Encoding: gzip, deflate\r\nAccept: */*\r\n\r\n".encode("ascii"))  # fmt: skip
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            raise OSError(f"incomplete response head: {exc}") from exc
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+        headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+        if "content-length" not in headers:
+            raise OSError(f"response without Content-Length (headers: {sorted(headers)})")
+        try:
+            await self.reader.readexactly(int(headers["content-length"]))
+        except asyncio.IncompleteReadError as exc:
+            raise OSError("response body shorter than its Content-Length") from exc
+        return status
+
+
+def _url_for(endpoint: str, turn: int, index: int, uncached: bool) -> str:
+    if not uncached:
+        return endpoint
+    # A valid but never-repeated URL (limit 9000–9999 returns the same rows): every request queries.
+    return endpoint + ("&" if "?" in endpoint else "?") + f"limit={9000 + (turn * 7919 + index) % 1000}"
+
+
 async def _client_loop(base_url: str, endpoints: list[str], clients: int, requests: int, deadline_s: float,
-                       think_s: float, uncached: bool, first_index: int) -> dict[str, dict]:  # fmt: skip
+                       think_s: float, uncached: bool, first_index: int, kind: str) -> dict[str, dict]:  # fmt: skip
     """`clients` independent HTTP clients (one keep-alive connection each, as 50 browsers would have), closed loop."""
     stats = {e: EndpointStats() for e in endpoints}
     budget = {"left": requests}
     deadline = time.monotonic() + deadline_s
+    host, port = httpx.URL(base_url).host, httpx.URL(base_url).port
 
-    async def one_client(index: int) -> None:
+    def connect() -> Any:
+        if kind == "raw":
+            return RawConnection(host, port)
         # One pool shared by 50 connections is httpx's slow path (p95 in the hundreds of ms with an idle server);
         # one client per connection measures the server, not the pool.
-        async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=httpx.Limits(max_connections=1)) as client:
-            await client.get(endpoints[index % len(endpoints)])  # open the connection; not measured
+        return httpx.AsyncClient(base_url=base_url, timeout=30, limits=httpx.Limits(max_connections=1))
+
+    async def fetch(client: Any, url: str) -> int:
+        if kind == "raw":
+            return await client.get(url)
+        return (await client.get(url)).status_code
+
+    async def one_client(index: int) -> None:
+        # Think times are exponential (Poisson arrivals per client) and the clients start spread over one think
+        # time: 50 clients released at the same instant, every second, would measure a burst of 50, not the load.
+        rng = random.Random(index)
+        async with connect() as client:
+            await fetch(client, endpoints[index % len(endpoints)])  # open the connection; not measured
+            if think_s:
+                await asyncio.sleep(rng.uniform(0, think_s))
             turn = index
             while budget["left"] > 0 and time.monotonic() < deadline:
                 budget["left"] -= 1
                 endpoint = endpoints[turn % len(endpoints)]
                 turn += 1
-                url = endpoint
-                if uncached:
-                    # A valid but never-repeated URL (limit 9000–9999 returns the same rows): every request queries.
-                    url += ("&" if "?" in endpoint else "?") + f"limit={9000 + (turn * 7919 + index) % 1000}"
+                url = _url_for(endpoint, turn, index, uncached)
                 started = time.perf_counter()
                 try:
-                    response = await client.get(url)
-                except httpx.HTTPError:
+                    status = await asyncio.wait_for(fetch(client, url), timeout=30)
+                except (httpx.HTTPError, OSError, asyncio.TimeoutError):
                     stats[endpoint].errors += 1
-                    continue
+                    return  # the connection is in an unknown state: this client stops
                 stats[endpoint].latencies_ms.append((time.perf_counter() - started) * 1000)
                 counts = stats[endpoint].statuses
-                counts[response.status_code] = counts.get(response.status_code, 0) + 1
+                counts[status] = counts.get(status, 0) + 1
                 if think_s:
-                    await asyncio.sleep(think_s)
+                    await asyncio.sleep(rng.expovariate(1 / think_s))
 
     await asyncio.gather(*(one_client(first_index + i) for i in range(clients)))
     return {e: {"latencies_ms": s.latencies_ms, "statuses": s.statuses, "errors": s.errors} for e, s in stats.items()}
@@ -128,14 +194,14 @@ def _client_process(args: tuple) -> dict[str, dict]:
 
 def run_clients(
     base_url: str, endpoints: list[str], clients: int, requests: int, duration_s: float, think_s: float,
-    processes: int, uncached: bool = False,
+    processes: int, uncached: bool = False, kind: str = "httpx",
 ) -> tuple[dict[str, EndpointStats], float]:
     """Spread the clients over a few processes so the load generator's own CPU is not the bottleneck measured."""
     processes = max(1, min(processes, clients))
     shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     budgets = [requests * share // clients for share in shares]
     starts = [sum(shares[:i]) for i in range(processes)]
-    jobs = [(base_url, endpoints, n, b, duration_s, think_s, uncached, first)
+    jobs = [(base_url, endpoints, n, b, duration_s, think_s, uncached, first, kind)
             for n, b, first in zip(shares, budgets, starts)]  # fmt: skip
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
@@ -172,11 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="stop after this many seconds (bounded)")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2, 3, 4))
     parser.add_argument("--endpoint", action="append", help=f"path to load (default: {', '.join(DEFAULT_ENDPOINTS)})")
-    parser.add_argument("--think-ms", type=float, default=0.0, help="pause of each client between requests")
+    parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause of each client between requests (exponential; 0 = closed loop)")
     parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
     parser.add_argument("--refresh", action="store_true", help="reload the snapshot in a loop while measuring")
     parser.add_argument("--uncached", action="store_true",
                         help="never repeat a URL (varying limit), so every request runs its database query")
+    parser.add_argument("--client", choices=("httpx", "raw"), default="httpx",
+                        help="load generator: httpx clients, or a minimal HTTP/1.1 client that leaves more CPU to the "
+                             "server on a small machine")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.requests < 1 or not 0 < args.duration <= 600:
@@ -198,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             writer.start()
             time.sleep(1.0)  # let the first write transaction begin
         stats, elapsed = run_clients(base_url, endpoints, args.clients, args.requests, args.duration,
-                                     args.think_ms / 1000, args.client_processes, args.uncached)
+                                     args.think_ms / 1000, args.client_processes, args.uncached, args.client)
     finally:
         stop.set()
         if writer is not None:
@@ -209,14 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         server.wait(timeout=30)
 
     print(f"database: {args.database_url.split('@')[-1]} · workers: {args.workers} · clients: {args.clients} "
-          f"in {args.client_processes} processes · think time: {args.think_ms:g} ms · "
+          f"({args.client}) in {args.client_processes} processes · think time: {args.think_ms:g} ms · "
           f"{'uncached URLs · ' if args.uncached else ''}"
           f"elapsed: {elapsed:.1f} s · background refreshes completed: {counter.value if args.refresh else 'off'}")
     print(markdown(stats, elapsed))
     if args.json:
         args.json.write_text(json.dumps({
             "database": args.database_url.split("@")[-1], "workers": args.workers, "clients": args.clients,
-            "client_processes": args.client_processes, "think_ms": args.think_ms, "uncached": args.uncached,
+            "client_processes": args.client_processes, "client": args.client, "think_ms": args.think_ms, "uncached": args.uncached,
             "elapsed_s": elapsed, "refreshes": counter.value if args.refresh else None,
             "endpoints": {e: {"n": len(s.latencies_ms), "p50": s.percentile(50), "p95": s.percentile(95),
                               "p99": s.percentile(99), "errors": s.errors, "statuses": s.statuses}

@@ -616,6 +616,18 @@ class Repository:
             "v_latest_observation", filters, "indicator, country, year", limit, offset, time_columns=("retrieved_at",)
         )
 
+    def api_latest_observations_of(self, indicator: str) -> list[dict[str, Any]]:
+        """Every current value of one indicator (all countries, years and kinds), in the order the API pages them.
+
+        The API keeps this per data version and filters it in memory, so every query about one indicator costs one
+        database read per version.
+        """
+        with self.engine.connect() as conn:
+            return self._api_records(
+                conn, "SELECT * FROM v_latest_observation WHERE indicator = :indicator ORDER BY indicator, country, year",
+                {"indicator": indicator}, time_columns=("retrieved_at",),
+            )  # fmt: skip
+
     def api_forecasts(
         self, *, subject: str | None = None, run_id: str | None = None, country: str | None = None,
         limit: int = 1000, offset: int = 0,
@@ -653,6 +665,14 @@ class Repository:
             "v_crossover_latest", [("subject", "=", subject)], "subject_kind DESC, subject, pair", limit, offset,
             json_columns=("p_by",), time_columns=("created_at",),
         )  # fmt: skip
+
+    def api_all_crossovers(self) -> list[dict[str, Any]]:
+        """Every row of the latest crossover estimates, in the order the API pages them (the API filters in memory)."""
+        with self.engine.connect() as conn:
+            return self._api_records(
+                conn, "SELECT * FROM v_crossover_latest ORDER BY subject_kind DESC, subject, pair", {},
+                json_columns=("p_by",), time_columns=("created_at",),
+            )  # fmt: skip
 
     def api_dimensions(
         self, *, dimension: str | None = None, limit: int = 1000, offset: int = 0

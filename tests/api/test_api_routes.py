@@ -256,3 +256,61 @@ def test_static_assets_and_unknown_file(client):
     assert client.get("/static/dashboard.css").headers["content-type"].startswith("text/css")
     assert client.get("/static/dashboard.js").status_code == 200
     assert client.get("/static/../api.py").status_code == 404
+
+
+def test_an_indicators_rows_are_cut_from_memory_exactly_as_the_database_would(client, fixture_db):
+    """Per indicator the API filters and pages an in-memory slice; the SQL query is the reference."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from aitrack.api import shape_rows
+
+    repo = fixture_db.repo
+    with_values = sorted(i for i in repo.indicator_ids() if repo.api_latest_observations(indicator=i, limit=1)[1])
+    assert len(with_values) >= 3
+    years = st.one_of(st.none(), st.integers(1990, 2030))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        indicator=st.sampled_from(with_values), country=st.sampled_from([None, "CHN", "USA", "XUC", "FRA"]),
+        year_from=years, year_to=years, kind=st.sampled_from([None, "measured", "projection", "provisional"]),
+        limit=st.integers(1, 40), offset=st.integers(0, 60),
+    )  # fmt: skip
+    def check(indicator, country, year_from, year_to, kind, limit, offset):
+        if year_from is not None and year_to is not None and year_from > year_to:
+            year_from, year_to = year_to, year_from
+        query = {"indicator": indicator, "country": country, "from": year_from, "to": year_to, "kind": kind,
+                 "limit": limit, "offset": offset}  # fmt: skip
+        response = client.get("/api/observations", params={k: v for k, v in query.items() if v is not None})
+        assert response.status_code == 200, response.text
+        rows, total = repo.api_latest_observations(
+            indicator=indicator, country=country, year_from=year_from, year_to=year_to, value_kind=kind,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+        assert response.json() == shape_rows(rows, COLUMNS["observations"])
+        assert int(response.headers["x-total-count"]) == total
+
+    check()
+
+
+def test_crossover_rows_are_cut_from_memory_exactly_as_the_database_would(client, fixture_db):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from aitrack.api import shape_rows
+
+    repo = fixture_db.repo
+    subjects = sorted({row["subject"] for row in repo.api_crossovers()[0]})
+    assert len(subjects) >= 2
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(subject=st.sampled_from([None, *subjects]), limit=st.integers(1, 20), offset=st.integers(0, 30))
+    def check(subject, limit, offset):
+        query = {"subject": subject, "limit": limit, "offset": offset}
+        response = client.get("/api/crossovers", params={k: v for k, v in query.items() if v is not None})
+        assert response.status_code == 200, response.text
+        rows, total = repo.api_crossovers(subject=subject, limit=limit, offset=offset)
+        assert response.json() == shape_rows(rows, COLUMNS["crossovers"])
+        assert int(response.headers["x-total-count"]) == total
+
+    check()
