@@ -316,7 +316,7 @@ def select_observations(
 
 
 def to_json(rows: Any) -> bytes:
-    """Compact UTF-8 JSON (orjson: the same bytes as `json.dumps` with compact separators, ~15x faster).
+    """Compact UTF-8 JSON (orjson: ~15x faster than `json.dumps` on a thousand observation rows).
 
     Values are JSON-safe already (`shape_rows`); a non-finite float would be written as null, never as NaN.
     """
