@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
@@ -98,6 +99,8 @@ def nice_step(span: float, target: int = 5) -> float:
     if not span > 0 or not math.isfinite(span):
         return 1.0
     raw = span / max(target, 1)
+    if raw < sys.float_info.min:  # subnormal: log10 would lose its meaning (or fail at 0)
+        return 1.0
     power = 10 ** math.floor(math.log10(raw))
     for multiple in (1, 2, 2.5, 5, 10):
         if raw <= multiple * power * (1 + 1e-9):
@@ -110,7 +113,7 @@ def linear_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     if hi < lo:
         lo, hi = hi, lo
     # A range below float resolution at this magnitude is a flat line: give it a visible band around the value.
-    if hi - lo <= 1e-9 * max(abs(lo), abs(hi)):
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi)) or hi - lo < sys.float_info.min:
         pad = abs(lo) * 0.1 or 1.0
         lo, hi = lo - pad, hi + pad
     step = nice_step(hi - lo, target)
