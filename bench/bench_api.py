@@ -1,11 +1,12 @@
 """Load benchmark of the read-only API: a database URL in, per-endpoint latency percentiles (p50/p95/p99) out.
 
-Starts `uvicorn aitrack.api:app_from_environment` on 127.0.0.1 (loopback only), runs N concurrent asyncio+httpx
-clients for a bounded number of requests and seconds, and optionally a background refresh (the embedded snapshot
-re-loaded through the Repository in a loop, in its own process) so reads are measured while writes land.
+Starts `uvicorn aitrack.api:app_from_environment` on 127.0.0.1 (loopback only), runs N concurrent asyncio clients
+(httpx, or a minimal raw HTTP/1.1 client) for a bounded number of requests and seconds, and optionally a background
+refresh (the embedded snapshot re-loaded through the Repository in a loop, in its own process) so reads are measured
+while writes land. `bench/api_grid.sh` runs the grid reported in docs/performance-api.md.
 
     .venv/bin/python bench/bench_api.py --database-url sqlite:////tmp/aitrack.db --clients 50 --requests 20000 \
-        --duration 60 --workers 2 --refresh
+        --duration 60 --workers 2 --think-ms 100 --refresh
 
 Run it on a copy of a database: the refresh writes fetch runs (and any revised values) into it.
 """
@@ -134,7 +135,8 @@ class RawConnection:
 def _url_for(endpoint: str, turn: int, index: int, uncached: bool) -> str:
     if not uncached:
         return endpoint
-    # A valid but never-repeated URL (limit 9000–9999 returns the same rows): every request queries.
+    # A valid but never-repeated URL (limit 9000–9999 returns the same rows): no request can be replayed from the
+    # response cache, each is validated, filtered, serialised and compressed.
     return endpoint + ("&" if "?" in endpoint else "?") + f"limit={9000 + (turn * 7919 + index) % 1000}"
 
 
@@ -238,11 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="stop after this many seconds (bounded)")
     parser.add_argument("--workers", type=int, default=2, choices=(1, 2, 3, 4))
     parser.add_argument("--endpoint", action="append", help=f"path to load (default: {', '.join(DEFAULT_ENDPOINTS)})")
-    parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause of each client between requests (exponential; 0 = closed loop)")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="mean pause of each client between requests (exponential; 0 = closed loop)")
     parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
     parser.add_argument("--refresh", action="store_true", help="reload the snapshot in a loop while measuring")
     parser.add_argument("--uncached", action="store_true",
-                        help="never repeat a URL (varying limit), so every request runs its database query")
+                        help="never repeat a URL (varying limit), so no response is replayed from the cache")
     parser.add_argument("--client", choices=("httpx", "raw"), default="httpx",
                         help="load generator: httpx clients, or a minimal HTTP/1.1 client that leaves more CPU to the "
                              "server on a small machine")
@@ -285,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "database": args.database_url.split("@")[-1], "workers": args.workers, "clients": args.clients,
-            "client_processes": args.client_processes, "client": args.client, "think_ms": args.think_ms, "uncached": args.uncached,
+            "client_processes": args.client_processes, "client": args.client, "think_ms": args.think_ms,
+            "uncached": args.uncached,
             "elapsed_s": elapsed, "refreshes": counter.value if args.refresh else None,
             "endpoints": {e: {"n": len(s.latencies_ms), "p50": s.percentile(50), "p95": s.percentile(95),
                               "p99": s.percentile(99), "errors": s.errors, "statuses": s.statuses}

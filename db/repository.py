@@ -624,7 +624,8 @@ class Repository:
         """
         with self.engine.connect() as conn:
             return self._api_records(
-                conn, "SELECT * FROM v_latest_observation WHERE indicator = :indicator ORDER BY indicator, country, year",
+                conn,
+                "SELECT * FROM v_latest_observation WHERE indicator = :indicator ORDER BY indicator, country, year",
                 {"indicator": indicator}, time_columns=("retrieved_at",),
             )  # fmt: skip
 

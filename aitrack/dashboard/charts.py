@@ -227,7 +227,8 @@ def chart_frame(spec: ChartSpec, width: int = WIDTH, height: int = HEIGHT) -> tu
     x_lo, x_hi = (min(years), max(years)) if years else (2000, 2030)
     if x_lo == x_hi:
         x_lo, x_hi = x_lo - 1, x_hi + 1
-    log = spec.log_scale and bool(values) and min(values) > 0
+    # Log axis only where its ticks stay normal floats (10**-308 is the smallest); otherwise linear.
+    log = spec.log_scale and bool(values) and min(values) >= 1e-300
     if not values:
         y_ticks = [0.0, 1.0]
     elif log:

@@ -111,6 +111,15 @@ def test_any_spec_renders_well_formed_svg_inside_its_box(spec):
             assert all(-10 <= v <= max(width, height) + 10 for v in xs_ys)
 
 
+def test_a_log_chart_of_values_near_zero_falls_back_to_linear():
+    # A positive value below 1e-300 put a tick at 10**-324 == 0.0 and the log axis failed (found by the property test).
+    spec = ChartSpec(title="t", unit="count", log_scale=True,
+                     series=(CountrySeries("CHN", history=((2020, 5e-324), (2021, 1.0))),))  # fmt: skip
+    frame, ticks, _ = chart_frame(spec)
+    assert not frame.log and ticks[0] <= 0 and ticks[-1] >= 1
+    ET.fromstring(fan_chart(spec))
+
+
 @settings(max_examples=200, deadline=None)
 @given(finite, finite, st.integers(2, 10))
 @example(0.0, 5e-324, 2)  # a subnormal span: log10 of span/target failed with a math domain error
