@@ -120,12 +120,25 @@ def observations_from_records(records: Iterable[Mapping[str, Any]], payload: Raw
     return validate_observations(frame)
 
 
-def concat_observations(frames: Iterable[pl.DataFrame], *, source: str, what: str) -> pl.DataFrame:
-    """Stack per-payload frames; an overall empty result is EmptyDataError (a request that found nothing)."""
+def stack_observations(frames: Iterable[pl.DataFrame], *, since: int | None = None) -> pl.DataFrame:
+    """Stack per-payload frames, keeping years from `since` on; no rows gives an empty (valid) frame."""
     parts = [f for f in frames if f.height]
     if not parts:
+        return empty_observations()
+    out = pl.concat(parts, how="vertical")
+    if since is not None:
+        out = out.filter(pl.col("year") >= since)
+    return validate_observations(out)
+
+
+def concat_observations(
+    frames: Iterable[pl.DataFrame], *, source: str, what: str, since: int | None = None
+) -> pl.DataFrame:
+    """`stack_observations`, sorted; an overall empty result is EmptyDataError (a request that found nothing)."""
+    out = stack_observations(frames, since=since)
+    if not out.height:
         raise EmptyDataError(f"{source}: no observations in {what}")
-    return validate_observations(pl.concat(parts, how="vertical").sort(["indicator", "country", "year"]))
+    return out.sort(["indicator", "country", "year"])
 
 
 def raise_for_client_error(response: "httpx.Response", source: str, public_url: str) -> None:

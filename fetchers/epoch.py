@@ -94,10 +94,5 @@ class EpochFetcher(Fetcher):
         return [get_payload(client, SOURCE_ID, "/data/notable_ai_models.csv", extra={"file": "notable_ai_models.csv"})]
 
     def transform(self, payloads: list[RawPayload], query: EpochQuery) -> pl.DataFrame:
-        frames = []
-        for p in payloads:
-            frame = parse_models_csv(p, {})
-            if query.since is not None:
-                frame = frame.filter(pl.col("year") >= query.since)
-            frames.append(frame)
-        return concat_observations(frames, source=SOURCE_ID, what="notable AI models")
+        frames = [parse_models_csv(p, {}) for p in payloads]
+        return concat_observations(frames, source=SOURCE_ID, what="notable AI models", since=query.since)

@@ -191,8 +191,5 @@ class OwidFetcher(Fetcher):
                 dates = sorted(d for name, d in updated.items() if series.column in (None, name))
                 if dates:
                     options["published"] = dates[-1][:10]
-            frame = parse_grapher_csv(p, options)
-            if query.since is not None:
-                frame = frame.filter(pl.col("year") >= query.since)
-            frames.append(frame)
-        return concat_observations(frames, source=SOURCE_ID, what=", ".join(query.slugs))
+            frames.append(parse_grapher_csv(p, options))
+        return concat_observations(frames, source=SOURCE_ID, what=", ".join(query.slugs), since=query.since)

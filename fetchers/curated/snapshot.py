@@ -12,8 +12,8 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from db.frames import empty_observations, validate_observations
-from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery
+from db.frames import validate_observations
+from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
 from fetchers.curated.parsers import CURATED_PARSERS
 from fetchers.errors import SchemaDriftError
 
@@ -219,10 +219,4 @@ class SnapshotFetcher(Fetcher):
 
     def transform(self, payloads: list[RawPayload], query: SourceQuery) -> pl.DataFrame:
         parsers = snapshot_parsers()
-        frames = [parse_payload(p, parsers) for p in payloads]
-        if not frames:
-            return empty_observations()
-        out = pl.concat(frames, how="vertical")
-        if query.since is not None:
-            out = out.filter(pl.col("year") >= query.since)
-        return validate_observations(out)
+        return stack_observations([parse_payload(p, parsers) for p in payloads], since=query.since)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, ClassVar, Iterable, NamedTuple
 import polars as pl
 from pydantic import Field
 
-from db.frames import OBSERVATION_SCHEMA, VALUE_KINDS, empty_observations, utcnow, validate_observations
-from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery
+from db.frames import OBSERVATION_SCHEMA, VALUE_KINDS, utcnow, validate_observations
+from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
 from fetchers.countries import is_valid_code
 from fetchers.errors import FetchError
 
@@ -241,10 +241,4 @@ class UserFetcher(Fetcher):
         ]
 
     def transform(self, payloads: list[RawPayload], query: SourceQuery) -> pl.DataFrame:
-        frames = [i.observations for i in self.imports(payloads)]
-        if not frames:
-            return empty_observations()
-        out = pl.concat(frames, how="vertical")
-        if query.since is not None:
-            out = out.filter(pl.col("year") >= query.since)
-        return validate_observations(out)
+        return stack_observations([i.observations for i in self.imports(payloads)], since=query.since)

@@ -111,3 +111,21 @@ def test_fetcher_header_only_is_empty_data(respx_mock, fast_client):
         payloads = fetcher.extract(EpochQuery(), client)
     with pytest.raises(EmptyDataError):
         fetcher.transform(payloads, EpochQuery())
+
+
+def test_stacking_keeps_years_from_since_and_only_concat_calls_nothing_an_error():
+    """The shared stacking of per-payload frames (fetchers.base), on the real Epoch snapshot file."""
+    from fetchers.base import concat_observations, stack_observations
+
+    whole = parse_models_csv(payload(REAL, "epoch"), {})
+    first, last = whole["year"].min(), whole["year"].max()
+    assert first < 2015 < last
+    kept = stack_observations([whole, whole.head(0)], since=2015)
+    assert kept.sort(["indicator", "country", "year"]).equals(
+        whole.filter(pl.col("year") >= 2015).sort(["indicator", "country", "year"]))  # fmt: skip
+    assert stack_observations([whole], since=last + 1).height == 0
+    assert stack_observations([]).height == 0
+    sorted_ = concat_observations([whole], source="epoch", what="models", since=2015)
+    assert sorted_.equals(kept.sort(["indicator", "country", "year"]))
+    with pytest.raises(EmptyDataError):
+        concat_observations([whole], source="epoch", what="models", since=last + 1)
