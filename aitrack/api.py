@@ -669,6 +669,20 @@ def create_app(
             return respond(request, body, limit=params.limit, offset=params.offset)
         return respond(request, body)
 
+    async def table_from_memory(
+        request: Request, name: str, params: _PagedQuery, relation: tuple, read_all: Callable[[], list[dict]],
+        keep: Callable[[list[dict]], list[dict]],
+    ) -> Response:  # fmt: skip
+        """`table` over rows read once per data version (`read_all`) and kept in memory: `keep` is the WHERE,
+        the page is cut here, so each further filter or page of the relation costs no database read."""
+
+        def read_page() -> tuple[list[dict[str, Any]], int]:
+            whole = cache.get_or_build(("relation",) + relation, lambda: shape_rows(read_all(), COLUMNS[name]))
+            rows = keep(whole)
+            return rows[params.offset : params.offset + params.limit], len(rows)
+
+        return await table(request, name, params, read_page, shaped_by_read=True)
+
     @app.exception_handler(NotFound)
     async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": exc.detail, "valid": exc.valid}, status_code=404)
@@ -713,18 +727,12 @@ def create_app(
                 ),
             )  # fmt: skip
         indicator = params.indicator
-
-        def read_page() -> tuple[list[dict[str, Any]], int]:
-            # One database read per indicator and data version; every filter and page of it is cut from memory.
-            whole = cache.get_or_build(
-                ("observation-slice", indicator),
-                lambda: shape_rows(repo.api_latest_observations_of(indicator), COLUMNS["observations"]),
-            )
-            rows = select_observations(whole, country=params.country, year_from=params.year_from,
-                                       year_to=params.year_to, value_kind=params.kind)  # fmt: skip
-            return rows[params.offset : params.offset + params.limit], len(rows)
-
-        return await table(request, "observations", params, read_page, shaped_by_read=True)
+        return await table_from_memory(
+            request, "observations", params, ("observations", indicator),
+            lambda: repo.api_latest_observations_of(indicator),
+            lambda rows: select_observations(rows, country=params.country, year_from=params.year_from,
+                                             year_to=params.year_to, value_kind=params.kind),
+        )  # fmt: skip
 
     @app.get(
         "/api/forecasts", summary="Forecast rows of the latest run per subject, or of one run",
@@ -750,16 +758,10 @@ def create_app(
     async def crossovers(request: Request, params: Annotated[CrossoversQuery, Query()]) -> Response:
         if params.subject is not None and params.subject not in await subject_ids():
             raise NotFound(f"unknown subject {params.subject!r}", await subject_ids())
-
-        def read_page() -> tuple[list[dict[str, Any]], int]:
-            # A few dozen rows per run: read once per data version, filtered and paged in memory.
-            whole = cache.get_or_build(
-                ("crossover-rows",), lambda: shape_rows(repo.api_all_crossovers(), COLUMNS["crossovers"])
-            )
-            rows = [row for row in whole if params.subject is None or row["subject"] == params.subject]
-            return rows[params.offset : params.offset + params.limit], len(rows)
-
-        return await table(request, "crossovers", params, read_page, shaped_by_read=True)
+        return await table_from_memory(
+            request, "crossovers", params, ("crossovers",), repo.api_all_crossovers,
+            lambda rows: [row for row in rows if params.subject is None or row["subject"] == params.subject],
+        )  # fmt: skip
 
     @app.get("/api/dimensions", summary="Dimension scores of the latest build", responses=_list_responses(DimensionOut))
     async def dimensions(request: Request, params: Annotated[DimensionsQuery, Query()]) -> Response:
