@@ -236,11 +236,17 @@ def anchored_fan(history: Sequence[tuple[int, float]], fan: tuple[FanPoint, ...]
     return (FanPoint(year, value, value, value, value, value),) + fan
 
 
+def _group(rows: Iterable[dict[str, Any]], column: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows by the value of one column, each group in the rows' order."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r[column]].append(r)
+    return groups
+
+
 def _pick_model(rows: list[dict[str, Any]], preferred: str | None) -> list[dict[str, Any]]:
     """One model per subject and country: the crossover's model if it forecast this series, else the fullest."""
-    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_model[r["model"]].append(r)
+    by_model = _group(rows, "model")
     if not by_model:
         return []
     if preferred in by_model:
@@ -266,9 +272,7 @@ def _use_log(scale: str | None, values: Sequence[float]) -> bool:
 
 def _provenance(observations: list[dict[str, Any]], sources: dict[str, dict[str, Any]]) -> list[str]:
     """One line per source: its series (the first, and how many more), newest vintage, retrieval date and licence."""
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in observations:
-        groups[r["source"]].append(r)
+    groups = _group(observations, "source")
     lines = []
     for source, rows in sorted(groups.items()):
         licence = sources.get(source, {}).get("licence") or "licence not recorded"
@@ -403,18 +407,10 @@ def build_page(data: DashboardData, catalog: Any, *, generated_at: datetime | No
     """The view model: one subject per dimension, per indicator with data, per evidence-only indicator with figures."""
     crossovers = {r["subject"]: r for r in data.crossovers}
     sources = {s["source"]: s for s in data.sources}
-    obs_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in data.observations:
-        obs_by[r["indicator"]].append(r)
-    fc_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in data.forecasts:
-        fc_by[r["subject"]].append(r)
-    ev_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in data.evidence:
-        ev_by[r["indicator"]].append(r)
-    dim_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in data.dimensions:
-        dim_by[r["dimension"]].append(r)
+    obs_by = _group(data.observations, "indicator")
+    fc_by = _group(data.forecasts, "subject")
+    ev_by = _group(data.evidence, "indicator")
+    dim_by = _group(data.dimensions, "dimension")
 
     subjects = []
     for name, spec in catalog.dimensions.items():
