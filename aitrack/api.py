@@ -34,7 +34,8 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aitrack import __version__
-from db.frames import OBSERVATION_COLUMNS, VALUE_KINDS
+from contracts.kinds import VALUE_KINDS
+from contracts.observations import OBSERVATION_COLUMNS
 from db.repository import Repository
 
 DEFAULT_LIMIT = 1000

@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import polars as pl
 
+from contracts.dimensions import DIMENSION_NAMES
+from contracts.kinds import HISTORY_KINDS
 from db.repository import IndicatorRecord, PayloadRecord, Repository, SourceRecord
 from fetchers.base import Fetcher, RawPayload, SourceInfo, mark_unfinished_years
 from fetchers.errors import FetchError
@@ -343,7 +345,7 @@ def build(repo: Repository, catalog: Catalog, *, n_draws: int = 2000, seed: int 
     from indicators.derive import DERIVATIONS, derive_all
 
     started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
-    observations = repo.latest_observations()
+    observations = repo.latest_observations(kinds=HISTORY_KINDS)
     derived = derive_all(observations, catalog)
     outcome = None
     if derived.height:
@@ -362,7 +364,7 @@ def build(repo: Repository, catalog: Catalog, *, n_draws: int = 2000, seed: int 
                                 redistributable=True)  # fmt: skip
         outcome = _ingest(repo, run_source="aitrack", trigger="build", sources=[source_record(DERIVED_SOURCE)],
                           payloads=[record], observations=derived, started_at=started_at, t0=t0)  # fmt: skip
-        observations = repo.latest_observations()
+        observations = repo.latest_observations(kinds=HISTORY_KINDS)
     shares = pair_shares(observations, catalog)
     scores = dimension_scores(shares, catalog, n_draws=n_draws, seed=seed).with_columns(pl.lit("CHN-USA").alias("pair"))
     fingerprint = data_fingerprint(observations)
@@ -372,9 +374,6 @@ def build(repo: Repository, catalog: Catalog, *, n_draws: int = 2000, seed: int 
 
 
 # ---------------------------------------------------------------------------------------------- forecast
-# Provisional values (e.g. an unfinished year) are shown but never enter a forecast as history.
-FORECAST_HISTORY_KINDS = ("measured", "estimate")
-DIMENSION_NAMES = ("values", "cohesion", "influence", "legitimacy")
 
 
 @dataclass
@@ -420,7 +419,7 @@ def forecast_subjects(
     bad_dims = [d for d in dimensions or () if d not in DIMENSION_NAMES]
     if bad_dims:
         raise UsageError(f"unknown dimension {', '.join(bad_dims)}; choose from {', '.join(DIMENSION_NAMES)}")
-    observations = repo.latest_observations(kinds=FORECAST_HISTORY_KINDS, max_year=as_of)
+    observations = repo.latest_observations(kinds=HISTORY_KINDS, max_year=as_of)
     pair = ("CHN", "USA")
     if indicators is None and dimensions is None:
         wanted_ind = [e.id for e in catalog if e.comparison == "pair"]
@@ -499,7 +498,7 @@ def forecast_subjects(
                 "data_fingerprint": data_fingerprint(observations),
                 "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,
                                   "backtest_origins": config.backtest_origins, "selection": config.selection,
-                                  "report_years": list(config.report_years), "history_kinds": list(FORECAST_HISTORY_KINDS),
+                                  "report_years": list(config.report_years), "history_kinds": list(HISTORY_KINDS),
                                   "indicators": wanted_ind, "dimensions": wanted_dim},
                 "duration_s": time.perf_counter() - t0,
             },
@@ -528,7 +527,7 @@ def backtest_subjects(
     unknown = [i for i in ids if i not in catalog]
     if unknown:
         raise UsageError(f"unknown indicator {', '.join(unknown)}")
-    observations = repo.latest_observations(kinds=FORECAST_HISTORY_KINDS, indicators=ids)
+    observations = repo.latest_observations(kinds=HISTORY_KINDS, indicators=ids)
     config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=1)
     rows = []
     for indicator in ids:

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from db.frames import HISTORY_KINDS  # noqa: E402
+from contracts.kinds import HISTORY_KINDS  # noqa: E402
 from fetchers.curated.snapshot import SnapshotFetcher  # noqa: E402
 from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many  # noqa: E402
 from indicators.catalog import load_catalog  # noqa: E402

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from db import models as m
-from db.frames import HISTORY_KINDS, OBSERVATION_SCHEMA, validate_observations
+from contracts.kinds import OBSERVED_KINDS
+from contracts.observations import OBSERVATION_SCHEMA, validate_observations
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,7 @@ class Repository:
         *,
         indicators: Sequence[str] | None = None,
         countries: Sequence[str] | None = None,
-        kinds: Sequence[str] | None = HISTORY_KINDS,
+        kinds: Sequence[str] | None = OBSERVED_KINDS,
         max_year: int | None = None,
         min_year: int | None = None,
     ) -> pl.DataFrame:

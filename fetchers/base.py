@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from db.frames import OBSERVATION_SCHEMA, empty_observations, validate_observations
+from contracts.observations import OBSERVATION_SCHEMA, empty_observations, validate_observations
 from fetchers.errors import EmptyDataError, SourceQueryError, SourceUnavailableError
 
 if TYPE_CHECKING:

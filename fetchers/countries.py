@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pycountry
 
+from contracts.countries import KNOWN_AGGREGATES
+from contracts.pair import PAIR_CODE
+
 MAPPING_DIR = Path(__file__).with_name("countries")
-# ISO 3166 reserves X** codes for user assignment: the project uses XUC for "the US–China pair as one bilateral unit".
-PAIR_CODE = "XUC"
-# Regional / world aggregates kept as observations (their codes are not ISO countries).
-KNOWN_AGGREGATES = {"WLD": "World", "EUU": "European Union", PAIR_CODE: "United States–China (bilateral)"}
 
 
 @lru_cache(maxsize=None)
@@ -73,9 +72,3 @@ def is_valid_code(code: str) -> bool:
         return True
     return pycountry.countries.get(alpha_3=code) is not None
 
-
-def country_name(code: str) -> str:
-    if code in KNOWN_AGGREGATES:
-        return KNOWN_AGGREGATES[code]
-    record = pycountry.countries.get(alpha_3=code)
-    return record.name if record else code

@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from contracts.kinds import HISTORY_KINDS
+
 from forecasts.crossover import Crossover, crossover_from_paths
 from forecasts.models import (
     DEFAULT_MODELS,
@@ -26,8 +28,6 @@ from forecasts.paths import canonical_order, correlated_shocks, residual_correla
 from forecasts.scales import ScaleTransform, SeriesScale, fit_transform
 from forecasts.selection import QUANTILES, ModelScore, choose_models, interval_inflation, rolling_origin
 
-# The value kinds that describe what happened (db.frames.HISTORY_KINDS; forecasts may not import db).
-HISTORY_KINDS = ("measured", "estimate", "provisional")
 # Fewer points than this per country and nothing is forecast (a random walk with drift needs two
 # changes to estimate its spread).
 MIN_POINTS_ANY = MIN_POINTS["rw_drift"]

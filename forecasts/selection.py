@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contracts.intervals import QUANTILE_PROBS
+
 from forecasts.models import MIN_POINTS, ModelFitError, fit_model
 
 # Quantile levels of the project-wide 80 % and 95 % intervals plus the median point forecast.
-QUANTILES = np.array([0.025, 0.10, 0.50, 0.90, 0.975])
+QUANTILES = np.array(QUANTILE_PROBS)
 # The smallest training window used as an origin; below it every model is a guess.
 MIN_TRAIN = 5
 

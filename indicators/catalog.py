@@ -8,31 +8,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from contracts.dimensions import DIMENSION_NAMES
+from contracts.units import UNITS
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
-DIMENSIONS = ("values", "cohesion", "influence", "legitimacy")
 SOURCE_IDS = (
     "worldbank", "openalex", "oecd", "owid", "epoch", "ncses", "top500", "unga", "vdem",
     "freedomhouse", "pew", "opendoors", "oecd_ai", "user", "aitrack",
 )
-# Units the catalog knows, with the scale a forecast works on. Counts and money are positive and
-# grow multiplicatively (log); percentages and shares are bounded (logit with their bounds); scores
-# are bounded indices whose changes are additive (level).
+# Units the catalog knows, with the scale a forecast starts from and the bounds of a bounded unit
+# (derived from contracts.units, the one definition of each unit's range).
 UNIT_SCALES: dict[str, tuple[str, tuple[float, float] | None]] = {
-    "count": ("log", None),
-    "people": ("log", None),
-    "usd": ("log", None),
-    "usd_ppp": ("log", None),
-    "usd_const": ("log", None),
-    "usd_million": ("log", None),
-    "usd_ppp_million": ("log", None),
-    "per_million": ("log", None),
-    "pct": ("logit", (0.0, 100.0)),
-    "pct_gdp": ("logit", (0.0, 100.0)),
-    "share": ("logit", (0.0, 1.0)),
-    "score": ("level", None),
+    name: (spec.default_scale, spec.bounds) for name, spec in UNITS.items()
 }
 
 
@@ -80,7 +69,7 @@ class IndicatorEntry(_Strict):
     forecast_scale: Literal["log", "logit", "level"] | None = None
     bounds: tuple[float, float] | None = None
     sources: tuple[SourceRef, ...] = ()
-    dimensions: dict[Literal[DIMENSIONS], float] = Field(default_factory=dict)  # type: ignore[valid-type]
+    dimensions: dict[Literal[DIMENSION_NAMES], float] = Field(default_factory=dict)  # type: ignore[valid-type]
     cadence_days: int = Field(gt=0)
     caveats: tuple[str, ...] = ()
     derived_from: tuple[str, ...] | None = None
@@ -277,9 +266,9 @@ def parse_catalog(document: Any) -> Catalog:
     if unknown:
         raise CatalogError(f"catalog: {sorted(unknown)[0]}: unknown top-level key")
     raw_dims = document.get("dimensions")
-    if not isinstance(raw_dims, dict) or set(raw_dims) != set(DIMENSIONS):
-        raise CatalogError(f"catalog: dimensions: must configure exactly {', '.join(DIMENSIONS)}", field="dimensions")
-    dimensions = {name: _validate_dimension(name, raw_dims[name]) for name in DIMENSIONS}
+    if not isinstance(raw_dims, dict) or set(raw_dims) != set(DIMENSION_NAMES):
+        raise CatalogError(f"catalog: dimensions: must configure exactly {', '.join(DIMENSION_NAMES)}", field="dimensions")
+    dimensions = {name: _validate_dimension(name, raw_dims[name]) for name in DIMENSION_NAMES}
 
     raw_entries = document.get("indicators")
     if not isinstance(raw_entries, list) or not raw_entries:

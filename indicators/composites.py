@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import polars as pl
 
-from db.frames import HISTORY_KINDS
+from contracts.kinds import HISTORY_KINDS
 from indicators.catalog import Catalog
 from indicators.countries import DEFAULT_PAIR, validate_pair
 from indicators.derive import derive_all

@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pycountry
 
-from fetchers.countries import KNOWN_AGGREGATES, PAIR_CODE, country_name, is_valid_code
+from contracts.countries import KNOWN_AGGREGATES, country_name
+from contracts.pair import DEFAULT_PAIR, PAIR_CODE
+from fetchers.countries import is_valid_code
 
-# The default comparison: China first, so a pair share is China's share and 0.5 is parity.
-DEFAULT_PAIR: tuple[str, str] = ("CHN", "USA")
 # Codes kept as observations that are not countries; they never count as "a state" in derived series.
 AGGREGATE_CODES: frozenset[str] = frozenset(KNOWN_AGGREGATES)
 

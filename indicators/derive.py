@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from db.frames import HISTORY_KINDS, OBSERVATION_SCHEMA, empty_observations, validate_observations
+from contracts.kinds import HISTORY_KINDS
+from contracts.observations import OBSERVATION_SCHEMA, empty_observations, validate_observations
 from indicators.catalog import Catalog
 from indicators.countries import DEFAULT_PAIR, states_only
 from indicators.transforms import per_capita

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
+from contracts.countries import country_name
+
 # Okabe–Ito vermillion and blue: distinguishable with the common colour-vision deficiencies and in greyscale.
 COUNTRY_COLOURS = {"CHN": "#D55E00", "USA": "#0072B2"}
 OTHER_COLOUR = "#4D4D4D"
-COUNTRY_NAMES = {"CHN": "China", "USA": "United States", "XUC": "US–China pair", "WLD": "World", "EUU": "EU"}
 EVIDENCE_COLOUR = "#222222"
 
 WIDTH, HEIGHT = 720, 300
@@ -25,10 +26,6 @@ MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 70, 20, 34, 32
 
 def country_colour(country: str | None) -> str:
     return COUNTRY_COLOURS.get(country or "", OTHER_COLOUR)
-
-
-def country_name(country: str | None) -> str:
-    return COUNTRY_NAMES.get(country or "", country or "")
 
 
 @dataclass(frozen=True)

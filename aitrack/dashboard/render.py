@@ -30,7 +30,7 @@ from aitrack.dashboard.charts import (
     fan_chart,
     format_value,
 )
-from db.frames import HISTORY_KINDS
+from contracts.kinds import OBSERVED_KINDS
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -303,13 +303,13 @@ def indicator_subject(
     for country in countries:
         own = [r for r in observations if r["country"] == country]
         fan_rows = _pick_model([r for r in forecasts if r["country"] == country], cx.get("model") if cx else None)
-        history = tuple((int(r["year"]), r["value"]) for r in own if r["value_kind"] in HISTORY_KINDS)
+        history = tuple((int(r["year"]), r["value"]) for r in own if r["value_kind"] in OBSERVED_KINDS)
         series.append(
             CountrySeries(
                 country,
                 history=history,
                 projections=tuple(
-                    (int(r["year"]), r["value"], r["value_kind"]) for r in own if r["value_kind"] not in HISTORY_KINDS
+                    (int(r["year"]), r["value"], r["value_kind"]) for r in own if r["value_kind"] not in OBSERVED_KINDS
                 ),
                 fan=anchored_fan(history, _fan(fan_rows)),
             )

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import polars as pl
 
-from db.frames import OBSERVATION_SCHEMA, validate_observations
+from contracts.observations import OBSERVATION_SCHEMA, validate_observations
 from fetchers import countries
 from fetchers.base import RawPayload
 from fetchers.errors import SchemaDriftError

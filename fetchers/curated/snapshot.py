@@ -12,7 +12,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
 from fetchers.curated.parsers import CURATED_PARSERS
 from fetchers.errors import SchemaDriftError

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, ClassVar, Iterable, NamedTuple
 import polars as pl
 from pydantic import Field
 
-from db.frames import OBSERVATION_SCHEMA, VALUE_KINDS, utcnow, validate_observations
+from contracts.kinds import VALUE_KINDS
+from contracts.observations import OBSERVATION_SCHEMA, utcnow, validate_observations
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
 from fetchers.countries import is_valid_code
 from fetchers.errors import FetchError

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from db.frames import OBSERVATION_SCHEMA
+from contracts.observations import OBSERVATION_SCHEMA
 from db.repository import PayloadRecord, Repository, SourceRecord
 
 FIXTURES = Path(__file__).with_name("fixtures")

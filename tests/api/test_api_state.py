@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from aitrack.api import create_app
-from db.frames import OBSERVATION_SCHEMA
+from contracts.observations import OBSERVATION_SCHEMA
 from db.migrate import upgrade
 from db.repository import PayloadRecord, Repository, SourceRecord
 from db.session import make_engine

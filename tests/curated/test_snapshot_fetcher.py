@@ -7,7 +7,8 @@ import shutil
 import polars as pl
 import pytest
 
-from db.frames import HISTORY_KINDS, validate_observations
+from contracts.kinds import OBSERVED_KINDS as HISTORY_KINDS
+from contracts.observations import validate_observations
 from fetchers.curated import CURATED_FETCHERS, CURATED_PARSERS
 from fetchers.curated.snapshot import SNAPSHOT_ROOT, SnapshotFetcher, SnapshotQuery, parse_payload, snapshot_parsers
 from fetchers.errors import SchemaDriftError

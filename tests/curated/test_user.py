@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.curated.user import (
     REQUIRED_COLUMNS,
     NewIndicator,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db import models as m
-from db.frames import ObservationFrameError
+from contracts.observations import ObservationFrameError
 from db.repository import IndicatorRecord, PayloadRecord, Repository, SourceRecord, UnknownIndicatorError
 
 RETRIEVED = datetime(2026, 7, 20, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from conftest import SNAPSHOT, fixture_bytes, payload
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers import epoch, oecd, openalex, owid, worldbank
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery
 from fetchers.registry import FETCHERS, LIVE_FETCHERS, LIVE_PARSERS, SNAPSHOT_PARSERS

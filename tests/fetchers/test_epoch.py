@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SNAPSHOT, payload
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.epoch import EpochFetcher, EpochQuery, parse_models_csv
 from fetchers.errors import EmptyDataError, SchemaDriftError
 

@@ -8,7 +8,7 @@ import pytest
 import respx
 
 from conftest import SNAPSHOT, fixture_bytes, payload
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError
 from fetchers.oecd import DATAFLOWS, OecdFetcher, OecdQuery, parse_sdmx_csv
 

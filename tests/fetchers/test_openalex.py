@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from conftest import SNAPSHOT, fixture_bytes, payload
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError
 from fetchers.openalex import OpenAlexFetcher, OpenAlexQuery, parse_group_by_json
 

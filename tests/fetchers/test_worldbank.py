@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SNAPSHOT, fixture_bytes, payload
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError, SourceQueryError
 from fetchers.worldbank import (
     WorldBankFetcher,

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from indicators.catalog import Catalog, load_catalog, parse_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from indicators.countries import is_country
 from indicators.derive import (
     DERIVATIONS, ai_papers_per_million, check_catalog, derive_all, gerd_usd,

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from pydantic import SecretStr
 
-from db.frames import validate_observations
+from contracts.observations import validate_observations
 from fetchers.http import HttpConfig, base_urls_from_env, build_client
 from fetchers.registry import LIVE_FETCHERS
 

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from aitrack import pipeline
+from contracts.kinds import HISTORY_KINDS
 from db.repository import Repository
 
 
@@ -52,7 +53,7 @@ def test_unfinished_years_are_provisional_and_kept_out_of_history(loaded):
     everything = repo.latest_observations(kinds=None, indicators=["ai_vc_investment", "notable_ai_models"])
     provisional = everything.filter(pl.col("value_kind") == "provisional")
     assert set(provisional["year"]) >= {2026}
-    history = repo.latest_observations(kinds=pipeline.FORECAST_HISTORY_KINDS, indicators=["ai_vc_investment"])
+    history = repo.latest_observations(kinds=HISTORY_KINDS, indicators=["ai_vc_investment"])
     assert history["year"].max() < 2026
 
 

@@ -6,10 +6,7 @@ from datetime import datetime, timezone
 
 import polars as pl
 
-VALUE_KINDS = ("measured", "estimate", "provisional", "projection", "target", "pledge", "claim")
-# Kinds that describe what happened; the others are statements about the future or intentions
-# and never enter a forecast as history.
-HISTORY_KINDS = ("measured", "estimate", "provisional")
+from contracts.kinds import VALUE_KINDS
 
 OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
     "indicator": pl.String(),
