@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aitrack import __version__
 from contracts.kinds import VALUE_KINDS
 from contracts.observations import OBSERVATION_COLUMNS
-from db.repository import Repository
+from db.read import Reader
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
@@ -56,16 +56,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "observations": OBSERVATION_COLUMNS,
     "forecasts": (
-        "run_id", "created_at", "subject", "subject_kind", "country", "model", "year", "mean", "lo_80", "hi_80",
-        "lo_95", "hi_95",
+        "run_id", "created_at", "subject", "subject_kind", "pair", "country", "model", "year", "mean", "lo_80",
+        "hi_80", "lo_95", "hi_95", "nowcast",
     ),
     "crossovers": (
-        "run_id", "created_at", "subject", "subject_kind", "pair", "leader_now", "status", "last_crossing_year",
-        "median_year", "lo_80", "hi_80", "lo_95", "hi_95", "p_by", "p_after_horizon", "horizon", "n_paths", "model",
+        "run_id", "created_at", "subject", "subject_kind", "pair", "leader_now", "leader_since", "status",
+        "data_end_year", "last_crossing_year", "historical_crossings", "median_year", "lo_80", "hi_80", "lo_95",
+        "hi_95", "p_by", "p_after_horizon", "p_crossed_by_now", "horizon", "n_paths", "model", "stale", "notes",
     ),
     "dimensions": (
         "build_id", "computed_at", "dimension", "pair", "year", "score", "lo_80", "hi_80", "lo_95", "hi_95",
-        "n_present", "n_indicators", "weight_present", "status", "leader",
+        "n_present", "n_indicators", "weight_present", "weight_nowcast", "status", "leader",
     ),
     "evidence": (
         "evidence_id", "document", "line", "quote", "indicator", "country", "period_start", "period_end", "value",
@@ -93,6 +94,7 @@ class ObservationOut(BaseModel):
     indicator: str
     country: str
     year: int
+    year_start: int = Field(description="== year for an annual value; earlier for a multi-year total")
     value: float
     unit: str
     value_kind: str
@@ -108,14 +110,16 @@ class ForecastOut(BaseModel):
     created_at: datetime
     subject: str
     subject_kind: str
+    pair: str
     country: str
     model: str
     year: int
-    mean: float | None
+    mean: float | None = Field(description="median of the sample paths")
     lo_80: float | None
     hi_80: float | None
     lo_95: float | None
     hi_95: float | None
+    nowcast: bool = Field(description="a year already past whose data are not yet published")
 
 
 class CrossoverOut(BaseModel):
@@ -125,8 +129,11 @@ class CrossoverOut(BaseModel):
     subject_kind: str
     pair: str
     leader_now: str | None
+    leader_since: int | None
     status: str
+    data_end_year: int | None
     last_crossing_year: int | None
+    historical_crossings: list[int]
     median_year: int | None
     lo_80: int | None
     hi_80: int | None
@@ -134,9 +141,12 @@ class CrossoverOut(BaseModel):
     hi_95: int | None
     p_by: dict[str, float | None]
     p_after_horizon: float | None
+    p_crossed_by_now: float | None
     horizon: int | None
     n_paths: int
     model: str | None
+    stale: bool
+    notes: list[str]
 
 
 class DimensionOut(BaseModel):
@@ -153,6 +163,7 @@ class DimensionOut(BaseModel):
     n_present: int
     n_indicators: int
     weight_present: float | None
+    weight_nowcast: float | None
     status: str
     leader: str | None
 
@@ -590,15 +601,15 @@ def _list_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
 
 
 def create_app(
-    source: Repository | Engine, *, catalog: Any | None = None, version_check_seconds: float = VERSION_CHECK_SECONDS
+    source: Reader | Engine, *, catalog: Any | None = None, version_check_seconds: float = VERSION_CHECK_SECONDS
 ) -> FastAPI:
     """The application over one database; it only ever reads (SELECT), so a read-only role suffices."""
-    repo = source if isinstance(source, Repository) else Repository(source)
+    repo = source if isinstance(source, Reader) else Reader(source)
     if catalog is None:
-        from aitrack.pipeline import current_catalog
+        from aitrack.jobs.catalog import current_catalog
 
         catalog = current_catalog(repo)
-    cache = ResponseCache(repo.api_data_version, check_seconds=version_check_seconds)
+    cache = ResponseCache(repo.data_version, check_seconds=version_check_seconds)
     app = FastAPI(
         title="aitrack: US–China AI competition tracker",
         version=__version__,
@@ -626,7 +637,7 @@ def create_app(
 
     async def subject_ids() -> frozenset[str]:
         return await known(
-            "subjects", lambda: repo.indicator_ids() | set(catalog.dimensions) | repo.api_forecast_subjects()
+            "subjects", lambda: repo.indicator_ids() | set(catalog.dimensions) | repo.forecast_subjects()
         )
 
     def respond(request: Request, entry: CachedBody, *, limit: int | None = None, offset: int = 0) -> Response:
@@ -697,7 +708,7 @@ def create_app(
     def health(params: Annotated[HealthQuery, Query()]) -> JSONResponse:
         from db.migrate import current_revision
 
-        runs = [r for r in repo.api_forecast_runs() if r["as_of"] is None]
+        runs = [r for r in repo.forecast_runs() if r["kind"] == "official"]
         return JSONResponse(
             {
                 "status": "ok", "database": repo.dialect, "schema_revision": current_revision(repo.engine),
@@ -709,7 +720,7 @@ def create_app(
 
     @app.get("/api/indicators", summary="The indicator catalog as stored", responses=_list_responses(IndicatorOut))
     async def indicators(request: Request, params: Annotated[FormatQuery, Query()]) -> Response:
-        return await table(request, "indicators", params, repo.api_indicators)
+        return await table(request, "indicators", params, lambda: repo.indicators().to_dicts())
 
     @app.get(
         "/api/observations", summary="Current values (latest vintage, preferred source)",
@@ -722,15 +733,15 @@ def create_app(
         if params.indicator is None:
             return await table(
                 request, "observations", params,
-                lambda: repo.api_latest_observations(
-                    country=params.country, year_from=params.year_from, year_to=params.year_to,
-                    value_kind=params.kind, limit=params.limit, offset=params.offset,
-                ),
+                lambda: _rows(repo.latest_observation_page(
+                    countries=_one(params.country), year_from=params.year_from, year_to=params.year_to,
+                    kinds=_one(params.kind), limit=params.limit, offset=params.offset,
+                )),
             )  # fmt: skip
         indicator = params.indicator
         return await table_from_memory(
             request, "observations", params, ("observations", indicator),
-            lambda: repo.api_latest_observations_of(indicator),
+            lambda: repo.latest_observations(indicators=[indicator], kinds=None).to_dicts(),
             lambda rows: select_observations(rows, country=params.country, year_from=params.year_from,
                                              year_to=params.year_to, value_kind=params.kind),
         )  # fmt: skip
@@ -743,13 +754,13 @@ def create_app(
         if params.subject is not None and params.subject not in await subject_ids():
             raise NotFound(f"unknown subject {params.subject!r}", await subject_ids())
         if params.run is not None:
-            runs = await known("runs", lambda: {r["id"] for r in repo.api_forecast_runs()})
+            runs = await known("runs", lambda: {r["id"] for r in repo.forecast_runs()})
             if params.run not in runs:
                 raise NotFound(f"unknown forecast run {params.run!r}", runs)
         return await table(
             request, "forecasts", params,
-            lambda: repo.api_forecasts(subject=params.subject, run_id=params.run, country=params.country,
-                                       limit=params.limit, offset=params.offset),
+            lambda: _rows(repo.forecasts(subject=params.subject, run_id=params.run, country=params.country,
+                                         limit=params.limit, offset=params.offset)),
         )  # fmt: skip
 
     @app.get(
@@ -760,7 +771,7 @@ def create_app(
         if params.subject is not None and params.subject not in await subject_ids():
             raise NotFound(f"unknown subject {params.subject!r}", await subject_ids())
         return await table_from_memory(
-            request, "crossovers", params, ("crossovers",), repo.api_all_crossovers,
+            request, "crossovers", params, ("crossovers",), lambda: _crossover_rows(repo),
             lambda rows: [row for row in rows if params.subject is None or row["subject"] == params.subject],
         )  # fmt: skip
 
@@ -770,19 +781,19 @@ def create_app(
             raise NotFound(f"unknown dimension {params.dimension!r}", list(catalog.dimensions))
         return await table(
             request, "dimensions", params,
-            lambda: repo.api_dimensions(dimension=params.dimension, limit=params.limit, offset=params.offset),
+            lambda: _rows(repo.dimension_scores(dimension=params.dimension, limit=params.limit, offset=params.offset)),
         )  # fmt: skip
 
     @app.get("/api/evidence", summary="Figures cited in the seed documents", responses=_list_responses(EvidenceOut))
     async def evidence(request: Request, params: Annotated[EvidenceQuery, Query()]) -> Response:
         if params.indicator is not None:
-            valid = await indicator_ids() | await known("evidence_indicators", repo.api_evidence_indicators)
+            valid = await indicator_ids() | await known("evidence_indicators", repo.evidence_indicators)
             if params.indicator not in valid:
                 raise NotFound(f"unknown indicator {params.indicator!r}", valid)
         return await table(
             request, "evidence", params,
-            lambda: repo.api_evidence(indicator=params.indicator, kind=params.kind, country=params.country,
-                                      limit=params.limit, offset=params.offset),
+            lambda: _rows(repo.evidence(indicator=params.indicator, kind=params.kind, country=params.country,
+                                        limit=params.limit, offset=params.offset)),
         )  # fmt: skip
 
     @app.get("/", include_in_schema=False)
@@ -810,6 +821,20 @@ def create_app(
         return HTMLResponse(render_api_docs(app.openapi()), headers={"Cache-Control": CACHE_CONTROL})
 
     return app
+
+
+def _rows(page: tuple[Any, int]) -> tuple[list[dict[str, Any]], int]:
+    frame, total = page
+    return frame.to_dicts(), total
+
+
+def _one(value: Any) -> list[Any] | None:
+    return None if value is None else [value]
+
+
+def _crossover_rows(reader: Reader) -> list[dict[str, Any]]:
+    created = reader.crossover_run_times()
+    return [{**cx.as_dict(), "created_at": created.get(cx.run_id)} for cx in reader.crossovers()]
 
 
 def _links(request: Request, total: int, limit: int, offset: int) -> str:

@@ -1,4 +1,4 @@
-"""Settings → the objects commands need (engine, repository, HTTP config), built once per command."""
+"""Settings → the objects commands need (engine, reader, writer), built once per command."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 from aitrack.errors import DatabaseError
 from aitrack.settings import Settings
 from db import migrate
-from db.repository import Repository
+from db.read import Reader
 from db.session import DatabaseUnavailable, make_engine
+from db.write import Writer
 
 
 @dataclass
@@ -26,20 +27,24 @@ class AppContext:
             raise DatabaseError(str(exc)) from None
 
     @cached_property
-    def repository(self) -> Repository:
-        return Repository(self.engine)
+    def reader(self) -> Reader:
+        return Reader(self.engine)
+
+    @cached_property
+    def writer(self) -> Writer:
+        return Writer(self.engine)
 
     def upgrade_database(self) -> tuple[str | None, str | None]:
         before = migrate.current_revision(self.engine)
         migrate.upgrade(self.engine)
         return before, migrate.current_revision(self.engine)
 
-    def require_schema(self) -> Repository:
-        """The repository, or a clear error if the database has not been migrated to head."""
+    def require_schema(self) -> Reader:
+        """The reader, or a clear error if the database has not been migrated to head."""
         current = migrate.current_revision(self.engine)
         head = migrate.head_revision(self.engine)
         if current != head:
             raise DatabaseError(
                 f"database schema is at {current or 'nothing (empty database)'}, expected {head}: run `aitrack db upgrade`"
             )
-        return self.repository
+        return self.reader

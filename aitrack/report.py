@@ -1,4 +1,4 @@
-"""A Repository and the catalog in, one self-contained HTML report out (inline CSS and SVG, no external requests)."""
+"""A Reader and the catalog in, one self-contained HTML report out (inline CSS and SVG, no external requests)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from aitrack.dashboard.render import load_dashboard_data, render_report
-from db.repository import Repository
+from db.read import Reader
 
 
-def build_report(repo: Repository, *, catalog: Any, generated_at: datetime | None = None) -> str:
+def build_report(repo: Reader, *, catalog: Any, generated_at: datetime | None = None) -> str:
     """The report's HTML: the dashboard's charts and tables plus methodology and sources, as one document."""
     return render_report(load_dashboard_data(repo), catalog, generated_at=generated_at or datetime.now(timezone.utc))
 
 
-def write_report(repo: Repository, out_path: str | Path, *, catalog: Any, generated_at: datetime | None = None) -> Path:
+def write_report(repo: Reader, out_path: str | Path, *, catalog: Any, generated_at: datetime | None = None) -> Path:
     """Write the report to `out_path` (parents created) and return the path; written whole, so never half a file."""
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

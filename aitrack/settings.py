@@ -1,18 +1,22 @@
-"""Settings from the environment (prefix AITRACK_) and an optional .env file → one validated Settings object."""
+"""Settings from the environment (prefix AITRACK_) and an optional .env file → one validated Settings object.
+
+Per-source settings are not typed out here: every live source of `fetchers.registry` gets `AITRACK_<ID>_BASE_URL`,
+and every credential a source declares gets `AITRACK_<ID>_<CREDENTIAL>` (a secret, never echoed).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aitrack.errors import SettingsError
+from fetchers.registry import LIVE_SOURCE_IDS, SOURCES
 
-LIVE_SOURCES = ("worldbank", "openalex", "oecd", "owid", "epoch")
 
-
-class Settings(BaseSettings):
+class _CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AITRACK_", env_file=".env", extra="ignore")
 
     database_url: str | None = Field(
@@ -21,15 +25,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     offline: bool = False
     contact_email: str = "aitrack@users.noreply.github.com"
-
-    worldbank_base_url: str | None = None
-    openalex_base_url: str | None = None
-    oecd_base_url: str | None = None
-    owid_base_url: str | None = None
-    epoch_base_url: str | None = None
-
-    openalex_api_key: SecretStr | None = None
-    oecd_api_key: SecretStr | None = None
 
     http_timeout_s: float = 30.0
     http_max_retries: int = 4
@@ -52,13 +47,32 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'aitrack.db').as_posix()}"
 
     def base_url_overrides(self) -> dict[str, str]:
-        return {s: url for s in LIVE_SOURCES if (url := getattr(self, f"{s}_base_url"))}
+        """Source id → base URL for the live sources whose `AITRACK_<ID>_BASE_URL` is set."""
+        return {s: url.rstrip("/") for s in LIVE_SOURCE_IDS if (url := getattr(self, f"{s}_base_url"))}
+
+    def credentials(self, source_id: str) -> dict[str, SecretStr]:
+        """The credentials set for one source, by credential name (e.g. {"api_key": SecretStr(...)})."""
+        spec = SOURCES[source_id]
+        return {name: value for name in spec.credentials if (value := getattr(self, f"{source_id}_{name}"))}
 
     def api_keys(self) -> dict[str, SecretStr]:
-        return {s: key for s in LIVE_SOURCES if (key := getattr(self, f"{s}_api_key", None))}
+        return {sid: key for sid in SOURCES if (key := self.credentials(sid).get("api_key"))}
 
 
-def load_settings(**overrides: object) -> Settings:
+def _source_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for sid in LIVE_SOURCE_IDS:
+        fields[f"{sid}_base_url"] = (str | None, Field(default=None, description=f"mirror or test server for {sid}"))
+    for sid, spec in SOURCES.items():
+        for name in spec.credentials:
+            fields[f"{sid}_{name}"] = (SecretStr | None, Field(default=None, description=f"{sid} {name} (secret)"))
+    return fields
+
+
+Settings = create_model("Settings", __base__=_CoreSettings, **_source_fields())  # type: ignore[call-overload]
+
+
+def load_settings(**overrides: object) -> _CoreSettings:
     """Settings, or SettingsError naming the bad variable (never echoing a secret)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 Starts `uvicorn aitrack.api:app_from_environment` on 127.0.0.1 (loopback only), runs N concurrent asyncio clients
 (httpx, or a minimal raw HTTP/1.1 client) for a bounded number of requests and seconds, and optionally a background
-refresh (the embedded snapshot re-loaded through the Repository in a loop, in its own process) so reads are measured
+refresh (the embedded snapshot re-loaded through the Writer in a loop, in its own process) so reads are measured
 while writes land. `bench/api_grid.sh` runs the grid reported in docs/performance-api.md.
 
     .venv/bin/python bench/bench_api.py --database-url sqlite:////tmp/aitrack.db --clients 50 --requests 20000 \
@@ -77,13 +77,13 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout_s: float = 60
 
 def refresh_loop(database_url: str, stop: multiprocessing.Event, counter: multiprocessing.Value) -> None:
     """A refresh in the background: reload the embedded snapshot (each source one write transaction), repeatedly."""
-    from aitrack import pipeline
-    from db.repository import Repository
+    from aitrack.jobs.ingest import load_snapshot
     from db.session import make_engine
+    from db.write import Writer
 
-    repo = Repository(make_engine(database_url))
+    writer = Writer(make_engine(database_url))
     while not stop.is_set():
-        pipeline.load_snapshot(repo)
+        load_snapshot(writer)
         with counter.get_lock():
             counter.value += 1
 

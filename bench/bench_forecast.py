@@ -35,12 +35,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from contracts.kinds import HISTORY_KINDS  # noqa: E402
-from fetchers.curated.snapshot import SnapshotFetcher  # noqa: E402
 from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many  # noqa: E402
 from indicators.catalog import load_catalog  # noqa: E402
 from indicators.composites import pair_shares  # noqa: E402
-from indicators.derive import derive_all  # noqa: E402
-from indicators.select import latest_by_priority  # noqa: E402
+from aitrack.jobs.forecast import history_observations  # noqa: E402
+from aitrack.jobs.snapshot import prepare_snapshot_database  # noqa: E402
+from db.session import make_engine  # noqa: E402
 
 PAIR = ("CHN", "USA")
 
@@ -53,16 +53,20 @@ def cpu_seconds() -> float:
 
 
 def load_snapshot() -> pl.DataFrame:
-    fetcher = SnapshotFetcher()
-    query = fetcher.Query()
-    return fetcher.transform(fetcher.extract(query, None), query)
+    """The snapshot's current annual history, as `aitrack run` selects it (a temporary SQLite database)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        try:
+            return history_observations(prepare_snapshot_database(engine, n_draws=200).reader)
+        finally:
+            engine.dispose()
 
 
 def pair_jobs(observations: pl.DataFrame, catalog) -> tuple[list[ForecastJob], pl.DataFrame]:
     """One job per catalog pair indicator with at least 3 points for both countries."""
-    history = observations.filter(pl.col("value_kind").is_in(HISTORY_KINDS))
-    selected = latest_by_priority(history, catalog)
-    selected = pl.concat([selected, derive_all(selected, catalog)], how="diagonal_relaxed")
+    selected = observations.filter(pl.col("value_kind").is_in(HISTORY_KINDS))
     jobs = []
     for entry in catalog:
         if entry.comparison != "pair" or entry.forecast_scale is None:

@@ -87,5 +87,14 @@ def annual_only(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("year_start") == pl.col("year"))
 
 
+def data_fingerprint(observations: pl.DataFrame) -> str:
+    """sha256 over the sorted (indicator, country, year, value, vintage, source) rows a computation used."""
+    import hashlib
+
+    cols = ["indicator", "country", "year", "value", "vintage", "source"]
+    frame = observations.select(cols).sort(cols)
+    return hashlib.sha256(frame.write_csv().encode()).hexdigest()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -35,8 +35,22 @@ def _package_version() -> str:
         return "0.0.0"
 
 
+class HttpPolicy(BaseModel):
+    """How one source is to be asked: where its key and contact address go, how fast, how long a body stays fresh.
+
+    Declared once per source in `fetchers.registry`; the transport applies it so fetchers never see a key.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key_param: str | None = None  # query parameter that carries the API key
+    contact_param: str | None = None  # query parameter for the contact e-mail (OpenAlex's polite pool)
+    min_interval_s: float = 0.2  # seconds between two requests to the source's host
+    cache_max_age_s: float | None = None  # keep bodies on disk and reuse them this long; None = no cache
+
+
 class HttpConfig(BaseModel):
-    """Everything the HTTP layer needs, passed in (never global), usually built from aitrack settings."""
+    """Everything the HTTP layer needs, passed in (never global), usually built from aitrack settings and the registry."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -48,22 +62,18 @@ class HttpConfig(BaseModel):
     backoff_base: float = 1.0  # seconds; tests set it near zero
     backoff_cap: float = 60.0
     retry_after_cap: float = 300.0  # a server asking for longer than this is treated as down
-    min_interval: float = 0.2  # seconds between two requests to the same host
-    host_min_intervals: dict[str, float] = Field(default_factory=dict)  # per-host override, e.g. {"sdmx.oecd.org": 2.0}
     base_urls: dict[str, str] = Field(default_factory=dict)  # source id -> base URL (mirrors, proxies, tests)
     api_keys: dict[str, SecretStr] = Field(default_factory=dict)  # source id -> key; injected by the transport
-    # How each source expects its key and contact address; the transport adds them so fetchers never see the key.
-    api_key_params: dict[str, str] = Field(default_factory=lambda: {"openalex": "api_key"})
-    contact_params: dict[str, str] = Field(default_factory=lambda: {"openalex": "mailto"})
+    policies: dict[str, HttpPolicy] = Field(default_factory=dict)  # source id -> policy (fetchers.registry)
     cache_dir: Path | None = None
-    cached_sources: frozenset[str] = frozenset({"oecd"})
-    # OECD allows 60 downloads an hour: inside this window a cached body is reused without asking again.
-    cache_max_age: dict[str, float] = Field(default_factory=lambda: {"oecd": 3600.0})
 
     @property
     def user_agent(self) -> str:
         contact = f" (+{self.contact_email})" if self.contact_email else ""
         return f"aitrack/{self.version}{contact}"
+
+    def policy(self, source_id: str) -> HttpPolicy:
+        return self.policies.get(source_id) or HttpPolicy()
 
     def secrets(self) -> list[str]:
         return [key.get_secret_value() for key in self.api_keys.values() if key.get_secret_value()]
@@ -208,7 +218,8 @@ class ResilientTransport(httpx.BaseTransport):
         self.sleep = sleep
         self.wall_clock = wall_clock
         self.rng = rng
-        use_cache = config.cache_dir is not None and source_id in config.cached_sources
+        self.policy = config.policy(source_id)
+        use_cache = config.cache_dir is not None and self.policy.cache_max_age_s is not None
         self.cache = ConditionalCache(Path(config.cache_dir) / source_id) if use_cache else None
         self._secrets = config.secrets()
 
@@ -216,10 +227,10 @@ class ResilientTransport(httpx.BaseTransport):
     def _with_credentials(self, request: httpx.Request) -> httpx.Request:
         extra: dict[str, str] = {}
         key = self.config.api_keys.get(self.source_id)
-        key_param = self.config.api_key_params.get(self.source_id)
+        key_param = self.policy.key_param
         if key is not None and key_param and key.get_secret_value():
             extra[key_param] = key.get_secret_value()
-        contact_param = self.config.contact_params.get(self.source_id)
+        contact_param = self.policy.contact_param
         if contact_param and self.config.contact_email:
             extra[contact_param] = self.config.contact_email
         if not extra:
@@ -233,7 +244,7 @@ class ResilientTransport(httpx.BaseTransport):
         cached = self.cache.load(public_url) if (self.cache and request.method == "GET") else None
         if cached is not None:
             body, meta = cached
-            max_age = self.config.cache_max_age.get(self.source_id, 0.0)
+            max_age = self.policy.cache_max_age_s or 0.0
             if self.wall_clock() - float(meta.get("stored_at", 0.0)) < max_age:
                 log.info("cache hit (fresh) %s", public_url)
                 return self._from_cache(request, body, meta, "fresh")
@@ -244,7 +255,7 @@ class ResilientTransport(httpx.BaseTransport):
 
         outgoing = self._with_credentials(request)
         host = request.url.host
-        interval = self.config.host_min_intervals.get(host, self.config.min_interval)
+        interval = self.policy.min_interval_s
         last_problem = "no attempt made"
         for attempt in range(self.config.max_retries + 1):
             self.limiter.wait(host, interval)

@@ -10,8 +10,6 @@ import polars as pl
 from contracts.kinds import HISTORY_KINDS
 from indicators.catalog import Catalog
 from indicators.countries import DEFAULT_PAIR, validate_pair
-from indicators.derive import derive_all
-from indicators.select import latest_by_priority
 from indicators.transforms import pair_share
 
 PARITY = 0.5
@@ -100,7 +98,7 @@ def _rng(seed: int, dimension: str) -> np.random.Generator:
 def pair_shares(observations: pl.DataFrame, catalog: Catalog, pair: tuple[str, str] = DEFAULT_PAIR) -> pl.DataFrame:
     """China's share of the pair per pair-comparison indicator and year, direction applied (history kinds only).
 
-    `observations` must hold one observation per (indicator, country, year) (see indicators.select);
+    `observations` must hold one observation per (indicator, country, year) (the database's v_latest_observation: db.read.Reader.latest_observations);
     indicators the catalog does not list, or lists as other than `pair`, are skipped.
     """
     pair = validate_pair(pair)
@@ -238,21 +236,3 @@ def sensitivity(
                 "leader_flip_rate": None if leader is None else float(leader != _leader(score, pair)),
             })
     return pl.DataFrame(rows, schema=SENSITIVITY_SCHEMA)
-
-
-# ------------------------------------------------------------------ the whole chain
-
-
-def score_observations(
-    observations: pl.DataFrame, catalog: Catalog, *, n_draws: int = 2000, seed: int = 0,
-    pair: tuple[str, str] = DEFAULT_PAIR,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Raw observations (any sources and vintages) → (derived observations, pair shares, dimension scores).
-
-    The order `aitrack build` follows: select one observation per key by source priority, derive, then score.
-    """
-    selected = latest_by_priority(observations, catalog)
-    derived = derive_all(selected, catalog, pair=pair)
-    combined = pl.concat([selected, derived]) if derived.height else selected
-    shares = pair_shares(combined, catalog, pair=pair)
-    return derived, shares, dimension_scores(shares, catalog, n_draws=n_draws, seed=seed, pair=pair)

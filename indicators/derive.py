@@ -25,7 +25,7 @@ def _history(observations: pl.DataFrame, indicator: str) -> pl.DataFrame:
     if rows.select("country", "year").is_duplicated().any():
         raise ValueError(
             f"{indicator} has more than one observation per (country, year); select one first "
-            "(indicators.select.latest_by_priority)"
+            "(the latest-value view, db.read.Reader.latest_observations)"
         )
     return rows
 

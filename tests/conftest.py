@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -17,6 +18,10 @@ from db.session import make_engine
 # Property tests check invariants, not speed: no per-example deadline (two xdist workers share two cores).
 settings.register_profile("aitrack", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("aitrack")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The real files the snapshot was built from (outside the repository); cross-checks against them skip when absent.
+SHARED_DATA = Path(os.environ.get("AITRACK_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 POSTGRES_URL = os.environ.get("AITRACK_TEST_POSTGRES_URL")
 POSTGRES_SKIP_REASON = (

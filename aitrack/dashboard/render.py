@@ -68,30 +68,17 @@ class DashboardData:
     runs: list[dict[str, Any]]
 
 
-def _all_pages(read: Any, **filters: Any) -> list[dict[str, Any]]:
-    rows, offset = [], 0
-    while True:
-        page, total = read(limit=PAGE_SIZE, offset=offset, **filters)
-        rows += page
-        offset += len(page)
-        if not page or offset >= total:
-            return rows
-
-
-def load_dashboard_data(repo: Any) -> DashboardData:
-    """The I/O edge: read the views through the Repository (read-only)."""
-    observations = []
-    for country in CHART_COUNTRIES:
-        observations += _all_pages(repo.api_latest_observations, country=country)
+def load_dashboard_data(reader: Any) -> DashboardData:
+    """The I/O edge: read the views through the Reader (read-only)."""
     return DashboardData(
-        observations=observations,
-        forecasts=_all_pages(repo.api_forecasts),
-        crossovers=_all_pages(repo.api_crossovers),
-        dimensions=_all_pages(repo.api_dimensions),
-        evidence=_all_pages(repo.api_evidence),
-        indicators=repo.api_indicators(),
-        sources=repo.api_sources(),
-        runs=repo.api_forecast_runs(),
+        observations=reader.latest_observations(countries=list(CHART_COUNTRIES), kinds=None).to_dicts(),
+        forecasts=reader.forecasts()[0].to_dicts(),
+        crossovers=[cx.as_dict() for cx in reader.crossovers()],
+        dimensions=reader.dimension_scores()[0].to_dicts(),
+        evidence=reader.evidence()[0].to_dicts(),
+        indicators=reader.indicators().to_dicts(),
+        sources=reader.sources(),
+        runs=reader.forecast_runs(),
     )
 
 

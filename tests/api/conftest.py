@@ -1,4 +1,4 @@
-"""Module-scoped fixture databases (SQLite; PostgreSQL when configured) filled from real extracts, and API clients."""
+"""Module-scoped databases (SQLite; PostgreSQL when configured) filled by the real pipeline, and API clients."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from aitrack.api import create_app
-from db.migrate import upgrade
-from db.repository import Repository
+from db.read import Reader
 from db.session import make_engine
-from tests.api.fixture_db import FixtureSummary, build_fixture_db
+from tests.realdb import RealDbSummary, build_real_db
 from tests.conftest import postgres_schema_url
 
 
@@ -22,13 +21,13 @@ from tests.conftest import postgres_schema_url
 class FixtureDatabase:
     url: str
     engine: Engine
-    repo: Repository
-    summary: FixtureSummary
+    repo: Reader
+    summary: RealDbSummary
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fixture_db(request, tmp_path_factory) -> Iterator[FixtureDatabase]:
-    """A database filled once per module through the Repository; tests on it only read."""
+    """A database filled once per module by the real pipeline (tests/realdb.py); tests on it only read."""
 
     @contextmanager
     def url_for(kind: str) -> Iterator[str]:
@@ -40,9 +39,8 @@ def fixture_db(request, tmp_path_factory) -> Iterator[FixtureDatabase]:
 
     with url_for(request.param) as url:
         engine = make_engine(url)
-        upgrade(engine)
-        repo = Repository(engine)
-        summary = build_fixture_db(repo)
+        summary = build_real_db(engine)
+        repo = Reader(engine)
         try:
             yield FixtureDatabase(url, engine, repo, summary)
         finally:

@@ -49,7 +49,11 @@ def test_health_names_database_and_latest_current_run(client, fixture_db):
 
 
 def test_observations_return_the_real_values(client):
-    rows = client.get("/api/observations", params={"indicator": "ai_papers", "from": 2023, "to": 2023}).json()
+    rows = [
+        row for country in ("CHN", "USA")
+        for row in client.get("/api/observations", params={"indicator": "ai_papers", "country": country,
+                                                           "from": 2023, "to": 2023}).json()
+    ]  # fmt: skip
     assert {(r["country"], r["value"]) for r in rows} == {("CHN", 103493.0), ("USA", 50039.0)}
     assert all(r["source"] == "owid" and r["unit"] == "count" for r in rows)
     gerd = client.get("/api/observations", params={"indicator": "gerd_pct_gdp", "country": "usa", "from": 2023}).json()
@@ -68,7 +72,9 @@ def test_observations_filters_match_the_latest_view(client, fixture_db):
 
 def test_projection_kind_is_kept_apart(client):
     rows = client.get("/api/observations", params={"indicator": "ai_private_investment", "kind": "projection"}).json()
-    assert {(r["country"], r["year"]) for r in rows} == {("CHN", 2025), ("USA", 2025)}
+    # CSET's "(Projected)" column: 2025 only, for every country it covers, China and the US among them.
+    assert {r["year"] for r in rows} == {2025} and {"CHN", "USA"} <= {r["country"] for r in rows}
+    assert all(r["value_kind"] == "projection" for r in rows)
 
 
 @pytest.mark.parametrize("path", sorted(LIST_ENDPOINTS))
@@ -115,13 +121,15 @@ def test_default_limit_and_maximum(client):
     [
         ("/api/observations", {"indicator": "ai_paperz"}, "ai_papers"),
         ("/api/forecasts", {"subject": "cohesionn"}, "cohesion"),
-        ("/api/forecasts", {"run": "no-such-run"}, "fixture-current-run"),
+        ("/api/forecasts", {"run": "no-such-run"}, "CURRENT_RUN"),
         ("/api/crossovers", {"subject": "nothing"}, "gerd_pct_gdp"),
         ("/api/dimensions", {"dimension": "power"}, "legitimacy"),
         ("/api/evidence", {"indicator": "nothing"}, "uncatalogued"),
     ],
 )
-def test_unknown_ids_are_404_with_the_valid_ones(client, path, params, valid_member):
+def test_unknown_ids_are_404_with_the_valid_ones(client, fixture_db, path, params, valid_member):
+    if valid_member == "CURRENT_RUN":
+        valid_member = fixture_db.summary.current_run_id
     response = client.get(path, params=params)
     assert response.status_code == 404
     body = response.json()
@@ -218,9 +226,9 @@ def test_forecasts_default_to_the_latest_current_run(client, fixture_db):
 
 def test_crossovers_match_the_view(client, fixture_db):
     rows = client.get("/api/crossovers").json()
-    view = fixture_db.repo.crossovers_latest()
-    assert [r["subject"] for r in rows] == view["subject"].to_list()
-    assert [r["status"] for r in rows] == view["status"].to_list()
+    view = fixture_db.repo.crossovers()
+    assert [r["subject"] for r in rows] == [cx.subject for cx in view]
+    assert [r["status"] for r in rows] == [cx.status for cx in view]
     by_subject = {r["subject"]: r for r in rows}
     assert by_subject["ai_papers"]["leader_now"] == "CHN"  # CSET: 103493 vs 50039 in 2023
     assert by_subject["gerd_pct_gdp"]["leader_now"] == "USA"  # World Bank: 3.44716 vs 2.57729 in 2023
@@ -266,7 +274,7 @@ def test_an_indicators_rows_are_cut_from_memory_exactly_as_the_database_would(cl
     from aitrack.api import shape_rows
 
     repo = fixture_db.repo
-    with_values = sorted(i for i in repo.indicator_ids() if repo.api_latest_observations(indicator=i, limit=1)[1])
+    with_values = sorted(i for i in repo.indicator_ids() if repo.latest_observation_page(indicators=[i], limit=1)[1])
     assert len(with_values) >= 3
     years = st.one_of(st.none(), st.integers(1990, 2030))
 
@@ -283,11 +291,11 @@ def test_an_indicators_rows_are_cut_from_memory_exactly_as_the_database_would(cl
                  "limit": limit, "offset": offset}  # fmt: skip
         response = client.get("/api/observations", params={k: v for k, v in query.items() if v is not None})
         assert response.status_code == 200, response.text
-        rows, total = repo.api_latest_observations(
-            indicator=indicator, country=country, year_from=year_from, year_to=year_to, value_kind=kind,
-            limit=limit, offset=offset,
+        rows, total = repo.latest_observation_page(
+            indicators=[indicator], countries=None if country is None else [country], year_from=year_from,
+            year_to=year_to, kinds=None if kind is None else [kind], limit=limit, offset=offset,
         )  # fmt: skip
-        assert response.json() == shape_rows(rows, COLUMNS["observations"])
+        assert response.json() == shape_rows(rows.to_dicts(), COLUMNS["observations"])
         assert int(response.headers["x-total-count"]) == total
 
     check()
@@ -300,7 +308,7 @@ def test_crossover_rows_are_cut_from_memory_exactly_as_the_database_would(client
     from aitrack.api import shape_rows
 
     repo = fixture_db.repo
-    subjects = sorted({row["subject"] for row in repo.api_crossovers()[0]})
+    subjects = sorted({cx.subject for cx in repo.crossovers()})
     assert len(subjects) >= 2
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -309,7 +317,9 @@ def test_crossover_rows_are_cut_from_memory_exactly_as_the_database_would(client
         query = {"subject": subject, "limit": limit, "offset": offset}
         response = client.get("/api/crossovers", params={k: v for k, v in query.items() if v is not None})
         assert response.status_code == 200, response.text
-        rows, total = repo.api_crossovers(subject=subject, limit=limit, offset=offset)
+        created = repo.crossover_run_times()
+        rows = [{**cx.as_dict(), "created_at": created[cx.run_id]} for cx in repo.crossovers(subject=subject)]
+        total, rows = len(rows), rows[offset : offset + limit]
         assert response.json() == shape_rows(rows, COLUMNS["crossovers"])
         assert int(response.headers["x-total-count"]) == total
 

@@ -16,9 +16,10 @@ from sqlalchemy.exc import ProgrammingError
 from aitrack.api import create_app
 from contracts.observations import OBSERVATION_SCHEMA
 from db.migrate import upgrade
-from db.repository import PayloadRecord, Repository, SourceRecord
+from db.read import Reader
+from db.write import PayloadRecord, SourceRecord, Writer
 from db.session import make_engine
-from tests.api.fixture_db import build_fixture_db
+from tests.realdb import build_real_db
 
 LIST_PATHS = ("/api/indicators", "/api/observations", "/api/forecasts", "/api/crossovers", "/api/dimensions",
               "/api/evidence")  # fmt: skip
@@ -27,9 +28,11 @@ LIST_PATHS = ("/api/indicators", "/api/observations", "/api/forecasts", "/api/cr
 # "USA","United States",2021,3.457045678,... ,"2026-09-27","MSTI" (downloaded 2026-09-27 per that folder's SOURCES.md).
 MSTI_ROW = b'"USA","United States",2021,3.457045678,0.286629928,0.360431945,0.647061873,"2026-09-27","MSTI"\n'
 MSTI_USA_2021 = 3.457045678
+# The real-pipeline slice without OECD MSTI: GERD then comes from the World Bank, and the MSTI row arrives later.
+WITHOUT_OECD = ("owid", "worldbank", "unga")
 
 
-def ingest_msti_row(repo: Repository) -> None:
+def ingest_msti_row(writer: Writer) -> None:
     retrieved = datetime(2026, 9, 27, tzinfo=timezone.utc)
     sha = hashlib.sha256(MSTI_ROW).hexdigest()
     payload = PayloadRecord(
@@ -46,7 +49,7 @@ def ingest_msti_row(repo: Repository) -> None:
         },
         schema=OBSERVATION_SCHEMA,
     )  # fmt: skip
-    repo.ingest(
+    writer.ingest(
         run_source="oecd", trigger="refresh", started_at=retrieved,
         sources=[SourceRecord(id="oecd", producer="OECD", title="Main Science and Technology Indicators")],
         payloads=[payload], observations=frame,
@@ -54,7 +57,7 @@ def ingest_msti_row(repo: Repository) -> None:
 
 
 def test_empty_database_answers_empty_lists_and_says_so_on_the_page(engine):
-    client = TestClient(create_app(Repository(engine)))
+    client = TestClient(create_app(Reader(engine)))
     for path in LIST_PATHS[1:]:
         response = client.get(path)
         assert response.status_code == 200 and response.json() == [], path
@@ -67,15 +70,14 @@ def test_empty_database_answers_empty_lists_and_says_so_on_the_page(engine):
 
 
 def test_a_refresh_underneath_is_served_and_changes_the_etag(engine):
-    repo = Repository(engine)
-    build_fixture_db(repo)
-    client = TestClient(create_app(repo, version_check_seconds=0))
+    build_real_db(engine, sources=WITHOUT_OECD)
+    client = TestClient(create_app(Reader(engine), version_check_seconds=0))
     params = {"indicator": "gerd_pct_gdp", "country": "USA", "from": 2021, "to": 2021}
     before = client.get("/api/observations", params=params)
     assert [(r["source"], r["value"]) for r in before.json()] == [("worldbank", 3.4689)]
     page_before = client.get("/").headers["etag"]
 
-    ingest_msti_row(repo)  # the catalog prefers OECD over the World Bank for GERD
+    ingest_msti_row(Writer(engine))  # the catalog prefers OECD over the World Bank for GERD
 
     after = client.get("/api/observations", params=params)
     assert [(r["source"], r["value"]) for r in after.json()] == [("oecd", MSTI_USA_2021)]
@@ -89,7 +91,7 @@ def test_a_refresh_underneath_is_served_and_changes_the_etag(engine):
 def test_the_api_runs_under_a_select_only_role(postgres_url):
     owner = make_engine(postgres_url)
     upgrade(owner)
-    build_fixture_db(Repository(owner))
+    build_real_db(owner)
     role = f"aitrack_read_{uuid.uuid4().hex[:8]}"
     schema = owner.url.query["options"].split("=")[-1]
     with owner.begin() as conn:
@@ -102,10 +104,10 @@ def test_the_api_runs_under_a_select_only_role(postgres_url):
         with pytest.raises(ProgrammingError, match="permission denied"):
             with reader.begin() as conn:
                 conn.execute(text("DELETE FROM evidence"))
-        client = TestClient(create_app(Repository(reader)))
+        client = TestClient(create_app(Reader(reader)))
         for path in LIST_PATHS + ("/api/health", "/", "/docs"):
             assert client.get(path).status_code == 200, path
-        papers = client.get("/api/observations", params={"indicator": "ai_papers", "from": 2023}).json()
+        papers = client.get("/api/observations", params={"indicator": "ai_papers", "country": "CHN", "from": 2023}).json()
         assert papers[0]["value"] == 103493.0
     finally:
         reader.dispose()
@@ -118,9 +120,8 @@ def test_the_api_runs_under_a_select_only_role(postgres_url):
 def test_replayed_responses_follow_the_data_version(engine):
     import time
 
-    repo = Repository(engine)
-    build_fixture_db(repo)
-    client = TestClient(create_app(repo, version_check_seconds=0.2))
+    build_real_db(engine, sources=WITHOUT_OECD)
+    client = TestClient(create_app(Reader(engine), version_check_seconds=0.2))
     params = {"indicator": "gerd_pct_gdp", "country": "USA", "from": 2021, "to": 2021}
     first = client.get("/api/observations", params=params)
     again = client.get("/api/observations", params=params)  # answered from the replay cache
@@ -131,7 +132,7 @@ def test_replayed_responses_follow_the_data_version(engine):
     for _ in range(2):  # an error is never replayed as a success
         assert client.get("/api/observations", params={**params, "from": 1700}).status_code == 422
 
-    ingest_msti_row(repo)
+    ingest_msti_row(Writer(engine))
     time.sleep(0.3)  # past the version re-check interval
     fresh = client.get("/api/observations", params=params)
     assert [(r["source"], r["value"]) for r in fresh.json()] == [("oecd", MSTI_USA_2021)]

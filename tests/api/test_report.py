@@ -11,10 +11,8 @@ import pytest
 from aitrack.dashboard.render import load_dashboard_data, render_dashboard
 from aitrack.report import write_report
 from indicators.catalog import load_catalog
-from tests.api.fixture_db import OBSERVATIONS_CSV, extract_observations
 
 GENERATED = datetime(2026, 7, 21, 9, 30, tzinfo=timezone.utc)
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 class Inventory(HTMLParser):
@@ -92,17 +90,20 @@ def test_report_has_the_dashboards_charts(report, fixture_db):
 
 def test_report_crossover_table_equals_the_view(report, fixture_db):
     rows = inventory(report).crossover_rows
-    view = fixture_db.repo.crossovers_latest()
-    assert [r["data-subject"] for r in rows] == view["subject"].to_list()
-    assert [r["data-status"] for r in rows] == view["status"].to_list()
-    assert [r["data-median"] for r in rows] == ["" if v is None else str(v) for v in view["median_year"].to_list()]
+    view = fixture_db.repo.crossovers()
+    assert [r["data-subject"] for r in rows] == [cx.subject for cx in view]
+    assert [r["data-status"] for r in rows] == [cx.status for cx in view]
+    assert [r["data-median"] for r in rows] == ["" if cx.median_year is None else str(cx.median_year) for cx in view]
 
 
 def test_report_names_sources_licences_dates_and_method(report, fixture_db):
-    assert inventory(report).source_rows == ["owid", "worldbank"]
+    # The slice's sources (tests/realdb.py) and aitrack's own derived series.
+    assert inventory(report).source_rows == ["aitrack", "oecd", "owid", "unga", "worldbank"]
     assert report.count("CC BY 4.0") >= 2
-    assert "2026-05-08" in report and "2026-07-13" in report  # retrieval dates of the two payloads
-    assert "Data as of <strong>2026-07-13</strong>" in report  # newest vintage: the WDI release
+    # Retrieval dates of the OWID files and of the World Bank copies (data/snapshot/*/manifest.yaml).
+    assert "2026-05-07" in report and "2026-11-22" in report
+    newest_vintage = max(v[:10] for v in fixture_db.summary.observations["vintage"].to_list())
+    assert f"Data as of <strong>{newest_vintage}</strong>" in report
     assert "report generated 2026-07-21 09:30 UTC" in report
     assert 'id="methodology"' in report and "first passage" in report
     assert fixture_db.summary.current_run_id in report
@@ -114,9 +115,3 @@ def test_report_shows_caveats_and_seed_evidence(report):
         assert caveat.replace("'", "&#39;").replace('"', "&#34;") in report
     # AI2's crossover forecast (seed 003 line 348) stands beside the top-10% series even before that series has data.
     assert "China will overtake the US in total number of top 10 per cent AI research papers by 2020" in report
-
-
-def test_the_fixture_csv_is_a_faithful_extract_of_the_shared_files():
-    if not (SHARED_DATA / "owid").is_dir():
-        pytest.skip(f"the real files are not here ({SHARED_DATA}); the committed extract is used as is")
-    assert OBSERVATIONS_CSV.read_text(encoding="utf-8") == extract_observations(SHARED_DATA)

@@ -1,7 +1,7 @@
 """The dashboard in a real headless browser (Debian chromium via Playwright): loads cleanly, draws charts, and its
 crossover table equals /api/crossovers; the report opens from disk without a single request.
 
-By default the page is served from the fixture database of tests/api (real extracts; see its README); set
+By default the page is served from the real-pipeline slice database of tests/realdb.py; set
 AITRACK_BROWSER_DATABASE_URL to point it at a real snapshot database (e.g. sqlite:///data/aitrack.db after
 `aitrack run`). AITRACK_DASHBOARD_SCREENSHOT=docs/dashboard.png saves a screenshot of the page.
 """
@@ -17,11 +17,10 @@ import pytest
 
 from aitrack.api import create_app
 from aitrack.report import write_report
-from db.migrate import upgrade
-from db.repository import Repository
+from db.read import Reader
 from db.session import make_engine
 from indicators.catalog import load_catalog
-from tests.api.fixture_db import build_fixture_db
+from tests.realdb import build_real_db
 from tests.api.live_server import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,17 +41,15 @@ sync_api = pytest.importorskip(
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Iterator[Repository]:
+def repo(tmp_path_factory) -> Iterator[Reader]:
     url = os.environ.get("AITRACK_BROWSER_DATABASE_URL")
     if url:
         engine = make_engine(url)
-        yield Repository(engine)
+        yield Reader(engine)
     else:
         engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'aitrack.db'}")
-        upgrade(engine)
-        repository = Repository(engine)
-        build_fixture_db(repository)
-        yield repository
+        build_real_db(engine)
+        yield Reader(engine)
     engine.dispose()
 
 

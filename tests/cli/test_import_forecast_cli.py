@@ -5,14 +5,18 @@ The imported file is real data in the import format (tests/fixtures/README.md, "
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from aitrack.cli import CROSSOVER_KEYS, app
-from db.repository import Repository
+from aitrack.cli import app
+from contracts.records import CrossoverRow
+from db.read import Reader
+from db.write import Writer
 from db.session import make_engine
 
 USER_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "user" / "top500_june_systems.csv"
@@ -35,7 +39,7 @@ def test_import_registers_the_indicator_and_stores_every_row(env):
     result = runner.invoke(app, ["import", str(USER_FILE)])
     assert result.exit_code == 0, result.output
     assert "top500_june_systems" in result.output
-    repo = Repository(make_engine(env))
+    repo = Reader(make_engine(env))
     stored = repo.observations(indicator="top500_june_systems")
     assert stored.height == 44
     assert stored.filter((stored["country"] == "CHN") & (stored["year"] == 2005))["value"].to_list() == [19.0]
@@ -61,7 +65,7 @@ def test_a_bad_file_is_rejected_whole_with_its_row_number(env, tmp_path, line, r
     assert result.exit_code == 2
     assert "nothing imported" in result.output and reason in result.output
     assert f"row {line - 1}" in result.output  # 1-based data row (the header is line 1)
-    repo = Repository(make_engine(env))
+    repo = Reader(make_engine(env))
     assert repo.observations().height == 0
 
 
@@ -71,7 +75,7 @@ def test_forecast_crossovers_and_backtest_on_an_imported_series(env):
                                  "--format", "json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     records = _json(result.stdout)
-    assert len(records) == 1 and tuple(records[0]) == CROSSOVER_KEYS
+    assert len(records) == 1 and tuple(records[0]) == tuple(f.name for f in fields(CrossoverRow))
     record = records[0]
     assert record["subject"] == "top500_june_systems" and record["pair"] == "CHN-USA"
     assert record["status"] in {"already_crossed", "projected", "not_within_horizon"}

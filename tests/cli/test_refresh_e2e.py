@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from aitrack.cli import app
 from aitrack.locking import refresh_lock
 from db import models as m
-from db.repository import Repository
+from db.read import Reader
+from db.write import Writer
 from db.session import make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live" / "worldbank"
@@ -90,7 +91,7 @@ def test_refresh_stores_exactly_the_served_values_with_provenance(env):
 
     served = _fixture_rows("gerd_page1.json") + _fixture_rows("gerd_page2.json")
     expected = {(r["countryiso3code"], int(r["date"])): r["value"] for r in served if r["value"] is not None}
-    repo = Repository(make_engine(env["url"]))
+    repo = Reader(make_engine(env["url"]))
     stored = repo.observations(indicator="gerd_pct_gdp")
     got = {(r["country"], r["year"]): r["value"] for r in stored.iter_rows(named=True)}
     assert got == expected
@@ -114,7 +115,7 @@ def test_refresh_stores_exactly_the_served_values_with_provenance(env):
 
 def test_a_failing_source_keeps_its_earlier_data_and_exits_2(env):
     assert runner.invoke(app, ["refresh", "--source", "worldbank"]).exit_code == 0
-    repo = Repository(make_engine(env["url"]))
+    repo = Reader(make_engine(env["url"]))
     before = repo.observations().height
     WorldBankStub.mode = "unavailable"
     result = runner.invoke(app, ["refresh", "--source", "worldbank"])

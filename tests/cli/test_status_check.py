@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from aitrack.cli import app
 from aitrack.monitoring import stale_or_failed
-from db.repository import Repository
+from db.read import Reader
+from db.write import Writer
 from db.session import make_engine
 
 runner = CliRunner()
@@ -48,8 +49,8 @@ def test_check_exit_codes_through_the_cli(monkeypatch, sqlite_url, tmp_path):
     assert runner.invoke(app, ["refresh", "--offline"]).exit_code == 0
     ok = runner.invoke(app, ["status", "--check", "--format", "json"])
     assert ok.exit_code == 0, ok.output
-    repo = Repository(make_engine(sqlite_url))
-    repo.record_failed_run(run_source="top500", trigger="refresh", started_at=datetime.now(timezone.utc), error="SchemaDriftError: header moved")
+    repo = Reader(make_engine(sqlite_url))
+    Writer(repo.engine).record_failed_run(run_source="top500", trigger="refresh", started_at=datetime.now(timezone.utc), error="SchemaDriftError: header moved")
     failed = runner.invoke(app, ["status", "--check"])
     assert failed.exit_code == 1
     assert "top500: last run failed: SchemaDriftError: header moved" in failed.output

@@ -9,12 +9,11 @@ import pytest
 
 from fetchers.base import RawPayload
 from fetchers.curated.parsers import CURATED_PARSERS
-from fetchers.curated.snapshot import SNAPSHOT_ROOT, load_manifests, payload_for
+from fetchers.snapshot import SNAPSHOT_ROOT, load_manifests, payload_for
+from tests.conftest import SHARED_DATA  # noqa: F401  (re-exported for the curated tests)
 
 CURATED_ROOT = SNAPSHOT_ROOT / "curated"
 FIXTURES = Path(__file__).with_name("fixtures")
-# The real files the snapshot was built from; cross-checks against them skip when the folder is absent.
-SHARED_DATA = Path("/work/shared/data")
 
 
 def snapshot_payload(provider: str, file: str) -> RawPayload:

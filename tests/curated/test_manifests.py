@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fetchers.curated import CURATED_PARSERS, CURATED_SOURCES
-from fetchers.curated.snapshot import (
+from fetchers.curated.parsers import CURATED_PARSERS
+from fetchers.curated.sources import CURATED_SOURCES
+from fetchers.registry import SNAPSHOT_PARSERS
+from fetchers.snapshot import (
     MANIFEST_NAME,
     SNAPSHOT_ROOT,
     UNLISTED_NAMES,
@@ -78,14 +80,14 @@ def test_a_changed_byte_is_a_schema_drift_naming_the_file(tmp_path):
     data = directory / "TRUMPWORLD-us.csv"
     data.write_bytes(data.read_bytes().replace(b"67.5", b"67.6", 1))
     with pytest.raises(SchemaDriftError, match="TRUMPWORLD-us.csv"):
-        SnapshotFetcher(tmp_path / "snapshot").extract(SnapshotQuery())
+        SnapshotFetcher(SNAPSHOT_PARSERS, tmp_path / "snapshot").extract(SnapshotQuery())
 
 
 def test_a_listed_file_that_is_missing_is_a_schema_drift(tmp_path):
     directory = _copy_provider(tmp_path, "pew")
     (directory / "TRUMPWORLD-us.csv").unlink()
     with pytest.raises(SchemaDriftError, match="TRUMPWORLD-us.csv"):
-        SnapshotFetcher(tmp_path / "snapshot").extract(SnapshotQuery())
+        SnapshotFetcher(SNAPSHOT_PARSERS, tmp_path / "snapshot").extract(SnapshotQuery())
 
 
 def _rewrite_manifest(directory: Path, change) -> Path:

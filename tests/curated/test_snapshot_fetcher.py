@@ -9,8 +9,9 @@ import pytest
 
 from contracts.kinds import OBSERVED_KINDS as HISTORY_KINDS
 from contracts.observations import validate_observations
-from fetchers.curated import CURATED_FETCHERS, CURATED_PARSERS
-from fetchers.curated.snapshot import SNAPSHOT_ROOT, SnapshotFetcher, SnapshotQuery, parse_payload, snapshot_parsers
+from fetchers.curated.parsers import CURATED_PARSERS
+from fetchers.registry import SNAPSHOT_PARSERS, SOURCES
+from fetchers.snapshot import SNAPSHOT_ROOT, SnapshotFetcher, SnapshotQuery, parse_payload
 from fetchers.errors import SchemaDriftError
 
 from .conftest import CURATED_ROOT, snapshot_payload
@@ -27,7 +28,7 @@ EXPECTED_INDICATORS = {
 
 @pytest.fixture(scope="module")
 def curated_frame() -> pl.DataFrame:
-    fetcher = SnapshotFetcher(CURATED_ROOT)
+    fetcher = SnapshotFetcher(SNAPSHOT_PARSERS, CURATED_ROOT)
     return fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
 
 
@@ -40,7 +41,7 @@ def test_curated_snapshot_covers_every_curated_indicator(curated_frame):
 
 
 def test_payloads_carry_the_manifest_provenance():
-    payloads = SnapshotFetcher(CURATED_ROOT).extract(SnapshotQuery(sources=("pew",)))
+    payloads = SnapshotFetcher(SNAPSHOT_PARSERS, CURATED_ROOT).extract(SnapshotQuery(sources=("pew",)))
     assert len(payloads) == 1
     payload = payloads[0]
     assert payload.url.startswith("https://")
@@ -50,7 +51,7 @@ def test_payloads_carry_the_manifest_provenance():
 
 
 def test_observations_carry_sha256_and_vintage_of_their_file(curated_frame):
-    for payload in SnapshotFetcher(CURATED_ROOT).extract(SnapshotQuery()):
+    for payload in SnapshotFetcher(SNAPSHOT_PARSERS, CURATED_ROOT).extract(SnapshotQuery()):
         rows = curated_frame.filter(pl.col("snapshot_id") == payload.sha256)
         assert rows.height > 0, payload.extra["file"]
         expected_vintage = payload.extra["published"] or payload.extra["retrieved"]
@@ -59,7 +60,7 @@ def test_observations_carry_sha256_and_vintage_of_their_file(curated_frame):
 
 
 def test_since_and_sources_filter():
-    fetcher = SnapshotFetcher(CURATED_ROOT)
+    fetcher = SnapshotFetcher(SNAPSHOT_PARSERS, CURATED_ROOT)
     query = SnapshotQuery(since=2015, sources=("unga", "pew"))
     frame = fetcher.transform(fetcher.extract(query), query)
     assert set(frame["source"]) == {"unga", "pew"}
@@ -89,31 +90,29 @@ def test_a_parser_emitting_another_source_than_its_manifest_is_a_schema_drift():
 
 
 def test_parser_lookup_includes_every_curated_parser():
-    parsers = snapshot_parsers()
     for name, parser in CURATED_PARSERS.items():
-        assert parsers[name] is parser
+        assert SNAPSHOT_PARSERS[name] is parser
 
 
 def test_registered_fetchers():
-    assert CURATED_FETCHERS["snapshot"].info.id == "snapshot"
-    assert CURATED_FETCHERS["user"].info.id == "user"
+    assert SOURCES["snapshot"].fetcher.info.id == "snapshot"
+    assert SOURCES["user"].fetcher.info.id == "user"
 
 
-def test_whole_snapshot_passes_the_contract_when_the_live_parsers_are_registered():
-    pytest.importorskip("fetchers.registry", reason="fetchers.registry (live snapshot parsers) not written yet")
-    fetcher = SnapshotFetcher(SNAPSHOT_ROOT)
+def test_whole_snapshot_passes_the_contract():
+    fetcher = SnapshotFetcher(SNAPSHOT_PARSERS, SNAPSHOT_ROOT)
     frame = fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
     assert validate_observations(frame).height == frame.height > 0
     assert EXPECTED_INDICATORS <= set(frame["indicator"].unique())
 
 
 def test_an_empty_root_yields_an_empty_frame(tmp_path):
-    fetcher = SnapshotFetcher(tmp_path)
+    fetcher = SnapshotFetcher(SNAPSHOT_PARSERS, tmp_path)
     assert fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery()).height == 0
 
 
 def test_a_copied_directory_loads_from_another_root(tmp_path):
     shutil.copytree(CURATED_ROOT / "unga", tmp_path / "unga")
-    fetcher = SnapshotFetcher(tmp_path)
+    fetcher = SnapshotFetcher(SNAPSHOT_PARSERS, tmp_path)
     frame = fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
     assert set(frame["indicator"]) == {"unga_states_closer", "unga_mean_agreement"}

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.observations import validate_observations
-from fetchers.curated.user import (
+from fetchers.user import (
     REQUIRED_COLUMNS,
     NewIndicator,
     UserFetcher,

@@ -9,6 +9,7 @@ import pytest
 
 from fetchers.base import RawPayload
 from fetchers.http import HostRateLimiter, HttpConfig, build_client
+from fetchers.registry import http_policies
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live"
 SNAPSHOT = Path(__file__).resolve().parents[2] / "data" / "snapshot"
@@ -32,7 +33,11 @@ class FastClient:
         self.sleeps: list[float] = []
 
     def __call__(self, fetcher_cls, **config):
-        values = dict(contact_email="tests@example.org", backoff_base=0.001, backoff_cap=0.01, min_interval=0.0)
+        cache_max_age = config.pop("cache_max_age", {})
+        policies = http_policies(min_interval_s=0.0)
+        for sid, age in cache_max_age.items():
+            policies[sid] = policies[sid].model_copy(update={"cache_max_age_s": age})
+        values = dict(contact_email="tests@example.org", backoff_base=0.001, backoff_cap=0.01, policies=policies)
         values.update(config)
         return build_client(fetcher_cls.info.id, fetcher_cls.default_base_url, HttpConfig(**values),
                             limiter=HostRateLimiter(), sleep=self.sleeps.append)

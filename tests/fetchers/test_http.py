@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from fetchers.errors import SourceUnavailableError
+from fetchers.registry import http_policies
 from fetchers.http import (
     HostRateLimiter,
     HttpConfig,
@@ -29,7 +30,11 @@ SECRET = "s3cr3t-key-value"
 
 
 def fast_config(**overrides) -> HttpConfig:
-    values = dict(contact_email="ops@example.org", backoff_base=0.001, backoff_cap=0.01, min_interval=0.0, max_retries=4)
+    cache_max_age = overrides.pop("cache_max_age", {})
+    policies = http_policies(min_interval_s=0.0)
+    for sid, age in cache_max_age.items():
+        policies[sid] = policies[sid].model_copy(update={"cache_max_age_s": age})
+    values = dict(contact_email="ops@example.org", backoff_base=0.001, backoff_cap=0.01, policies=policies, max_retries=4)
     values.update(overrides)
     return HttpConfig(**values)
 

@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from conftest import SNAPSHOT, fixture_bytes, payload
+from tests.conftest import SHARED_DATA
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError
 from fetchers.openalex import OpenAlexFetcher, OpenAlexQuery, parse_group_by_json
 
 BASE = OpenAlexFetcher.default_base_url
 SECRET = "oa-premium-key-123"
-from pathlib import Path
-
-LEGACY_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "openalex" / "ai_publication_counts_C154945302_by_country_2010_2020.csv"
+LEGACY_CSV = SHARED_DATA / "openalex" / "ai_publication_counts_C154945302_by_country_2010_2020.csv"
 
 
 def legacy(year: int, prefix: str = "ai", concept: str = "C154945302"):

@@ -1,30 +1,36 @@
-"""The embedded snapshot in, `tests/golden/dimensions_snapshot.csv` (the four dimension scores per year) out: `python -m tests.golden.regen_dimensions`."""
+"""The embedded snapshot in, `tests/golden/dimensions_snapshot.csv` (the four dimension scores per year) out:
+`python -m tests.golden.regen_dimensions`.
+
+The scores come through the production path: the snapshot loaded into a fresh SQLite database by the jobs
+`aitrack run` uses (latest-value view, derived indicators, build), then read back through `db.read.Reader`.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from fetchers.curated.snapshot import SnapshotFetcher
-from indicators.catalog import load_catalog
-from indicators.composites import score_observations
+from aitrack.jobs.snapshot import prepare_snapshot_database
+from db.session import make_engine
+from indicators.composites import SCORES_SCHEMA
 
 GOLDEN = Path(__file__).with_name("dimensions_snapshot.csv")
 N_DRAWS = 2000
 SEED = 0
 
 
-def snapshot_observations() -> pl.DataFrame:
-    fetcher = SnapshotFetcher()
-    query = SnapshotFetcher.Query()
-    return fetcher.transform(fetcher.extract(query, client=None), query)
-
-
 def snapshot_dimension_scores() -> pl.DataFrame:
-    """The dimension scores the golden file pins: snapshot → selection → derived → pair shares → scores."""
-    _, _, scores = score_observations(snapshot_observations(), load_catalog(), n_draws=N_DRAWS, seed=SEED)
-    return scores.sort("dimension", "year")
+    """The dimension scores the golden file pins, as the database stores them (build of the embedded snapshot)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'golden.db'}")
+        try:
+            prepared = prepare_snapshot_database(engine, n_draws=N_DRAWS, seed=SEED)
+            stored, _ = prepared.reader.dimension_scores()
+        finally:
+            engine.dispose()
+    return stored.select(list(SCORES_SCHEMA)).cast(SCORES_SCHEMA).sort("dimension", "year")
 
 
 def main() -> None:

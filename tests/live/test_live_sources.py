@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from contracts.observations import validate_observations
 from fetchers.http import HttpConfig, base_urls_from_env, build_client
-from fetchers.registry import LIVE_FETCHERS
+from fetchers.registry import SOURCES, http_policies
 
 pytestmark = pytest.mark.live
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.live
 def config(tmp_path) -> HttpConfig:
     keys = {"openalex": SecretStr(os.environ["AITRACK_OPENALEX_API_KEY"])} if os.environ.get("AITRACK_OPENALEX_API_KEY") else {}
     return HttpConfig(contact_email=os.environ.get("AITRACK_CONTACT_EMAIL", ""), base_urls=base_urls_from_env(),
-                      api_keys=keys, cache_dir=tmp_path)
+                      api_keys=keys, policies=http_policies(), cache_dir=tmp_path)
 
 
 SMALL_QUERIES = {
@@ -32,7 +32,7 @@ SMALL_QUERIES = {
 
 @pytest.mark.parametrize("source_id", sorted(SMALL_QUERIES))
 def test_live_source_answers_in_the_expected_shape(source_id, tmp_path):
-    fetcher = LIVE_FETCHERS[source_id]
+    fetcher = SOURCES[source_id].fetcher
     query = fetcher.Query(**SMALL_QUERIES[source_id])
     with build_client(source_id, type(fetcher).default_base_url, config(tmp_path)) as client:
         payloads = fetcher.extract(query, client)
@@ -43,7 +43,7 @@ def test_live_source_answers_in_the_expected_shape(source_id, tmp_path):
 
 def test_live_oecd_returns_every_msti_series(tmp_path):
     """The PPP and FTE codes in fetchers/oecd.py come from public client code: this checks them against the API."""
-    fetcher = LIVE_FETCHERS["oecd"]
+    fetcher = SOURCES["oecd"].fetcher
     query = fetcher.Query(dataflows=("msti",), since=2015)
     with build_client("oecd", type(fetcher).default_base_url, config(tmp_path)) as client:
         frame = fetcher.transform(fetcher.extract(query, client), query)

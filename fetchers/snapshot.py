@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from contracts.observations import validate_observations
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
-from fetchers.curated.parsers import CURATED_PARSERS
 from fetchers.errors import SchemaDriftError
 
 if TYPE_CHECKING:
@@ -22,8 +21,8 @@ if TYPE_CHECKING:
 
 SnapshotParser = Callable[[RawPayload, dict[str, Any]], pl.DataFrame]
 
-# fetchers/curated/snapshot.py → the repository root is two levels above the package.
-SNAPSHOT_ROOT = Path(__file__).resolve().parents[2] / "data" / "snapshot"
+# fetchers/snapshot.py → the repository root is one level above the package.
+SNAPSHOT_ROOT = Path(__file__).resolve().parents[1] / "data" / "snapshot"
 MANIFEST_NAME = "manifest.yaml"
 # Files that document a directory rather than carry data; they need no manifest entry.
 UNLISTED_NAMES = frozenset({MANIFEST_NAME, "README.md"})
@@ -133,16 +132,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def snapshot_parsers() -> dict[str, SnapshotParser]:
-    """Parser key → parser: the live sources' snapshot parsers (fetchers.registry) plus the curated ones."""
-    try:
-        # Imported here, not at module level: the registry imports this package to register `snapshot`/`user`.
-        from fetchers.registry import SNAPSHOT_PARSERS
-    except ImportError:
-        SNAPSHOT_PARSERS = {}
-    return {**SNAPSHOT_PARSERS, **CURATED_PARSERS}
-
-
 def payload_for(entry: ManifestEntry, content: bytes) -> RawPayload:
     media_type = mimetypes.guess_type(entry.file)[0] or "application/octet-stream"
     return RawPayload(
@@ -197,7 +186,9 @@ class SnapshotFetcher(Fetcher):
     )
     Query: ClassVar[type[SourceQuery]] = SnapshotQuery
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, parsers: dict[str, SnapshotParser], root: Path | None = None) -> None:
+        # The parser table is handed in by the registry (every source's parsers), so this module imports no fetcher.
+        self.parsers = dict(parsers)
         self.root = Path(root) if root is not None else SNAPSHOT_ROOT
 
     def extract(self, query: SourceQuery, client: "httpx.Client | None" = None) -> list[RawPayload]:
@@ -218,5 +209,4 @@ class SnapshotFetcher(Fetcher):
         return payloads
 
     def transform(self, payloads: list[RawPayload], query: SourceQuery) -> pl.DataFrame:
-        parsers = snapshot_parsers()
-        return stack_observations([parse_payload(p, parsers) for p in payloads], since=query.since)
+        return stack_observations([parse_payload(p, self.parsers) for p in payloads], since=query.since)

@@ -1,0 +1,40 @@
+"""Serving commands: the read-only HTTP API with the dashboard page, and the self-contained HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aitrack.cli.app import app, console, context, err_console, user_errors
+from aitrack.jobs.catalog import current_catalog
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1, max=32)] = 1,
+) -> None:
+    """Serve the read-only HTTP API (/api/…, OpenAPI at /docs) and the dashboard page (/)."""
+    from aitrack.api import serve as serve_api
+
+    ctx = context()
+    ctx.require_schema()
+    err_console.print(f"serving on http://{host}:{port}/ (API at /api, OpenAPI at /docs); Ctrl-C stops")
+    serve_api(host=host, port=port, settings=ctx.settings, workers=workers, log_level="warning")
+
+
+@app.command()
+@user_errors
+def report(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
+) -> None:
+    """One self-contained HTML file: charts, crossover table, methodology, sources with licences, as-of date."""
+    from aitrack.report import write_report
+
+    reader = context().require_schema()
+    path = write_report(reader, out, catalog=current_catalog(reader))
+    console.print(f"wrote {path}")

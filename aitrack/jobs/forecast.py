@@ -1,0 +1,210 @@
+"""The forecast job: stored history in; forecasts of pair indicators and dimensions, crossovers from joint paths and
+as-of backtests out, stored as one run (official, ad hoc or backtest) with its configuration."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+import polars as pl
+
+from aitrack.errors import UsageError
+from contracts.dimensions import DIMENSION_NAMES
+from contracts.intervals import FORECAST_VALUE_COLUMNS
+from contracts.kinds import HISTORY_KINDS
+from contracts.observations import annual_only, data_fingerprint
+from contracts.pair import DEFAULT_PAIR, pair_label
+from contracts.records import CrossoverRow
+from db.read import Reader
+from db.write import Writer
+from indicators.catalog import Catalog
+
+FORECAST_COLUMNS = ("subject", "subject_kind", "pair", "country", "model", "year", *FORECAST_VALUE_COLUMNS)
+
+
+@dataclass
+class ForecastOutcome:
+    run_id: str
+    kind: str  # official | adhoc | backtest
+    as_of: int | None
+    forecasts: pl.DataFrame  # FORECAST_COLUMNS
+    crossovers: list[CrossoverRow]
+    warnings: dict[str, list[str]]
+    seconds: float
+    details: dict[str, dict] = field(default_factory=dict)  # per subject: model choice, residual correlation
+
+
+def _code_version() -> str:
+    from aitrack import __version__
+
+    return __version__
+
+
+def history_observations(reader: Reader, *, as_of: int | None = None, indicators: Sequence[str] | None = None) -> pl.DataFrame:
+    """What a forecast learns from: current annual history values up to `as_of` (provisional years, period totals,
+    targets and projections never enter)."""
+    return annual_only(reader.latest_observations(kinds=HISTORY_KINDS, year_to=as_of, indicators=indicators))
+
+
+def pair_indicators(catalog: Catalog) -> list[str]:
+    return [e.id for e in catalog if e.comparison == "pair"]
+
+
+def _check_subjects(catalog: Catalog, indicators: Sequence[str] | None, dimensions: Sequence[str] | None) -> None:
+    unknown = [i for i in indicators or () if i not in catalog]
+    if unknown:
+        raise UsageError(f"unknown indicator {', '.join(unknown)}; see `aitrack status` or indicators/catalog.yaml")
+    bad_dims = [d for d in dimensions or () if d not in DIMENSION_NAMES]
+    if bad_dims:
+        raise UsageError(f"unknown dimension {', '.join(bad_dims)}; choose from {', '.join(DIMENSION_NAMES)}")
+    not_pair = [i for i in indicators or () if catalog.get(i).comparison != "pair"]
+    if not_pair:
+        raise UsageError(
+            f"{', '.join(not_pair)}: not a pair series (single-country, bilateral or evidence-only); nothing to cross"
+        )
+
+
+def _crossover_row(cx, *, subject_kind: str) -> CrossoverRow:
+    """The forecasting layer's crossover as the contract record."""
+    return CrossoverRow(
+        subject=cx.subject, subject_kind=subject_kind, pair=cx.pair, status=cx.status, leader_now=cx.leader_now,
+        last_crossing_year=cx.last_crossing_year, historical_crossings=tuple(cx.historical_crossings),
+        median_year=cx.median_year, lo_80=cx.lo_80, hi_80=cx.hi_80, lo_95=cx.lo_95, hi_95=cx.hi_95,
+        p_by=dict(cx.p_by), p_after_horizon=cx.p_after_horizon, horizon=cx.horizon, n_paths=cx.n_paths,
+        model=cx.model, notes=tuple(cx.notes),
+    )  # fmt: skip
+
+
+def forecast_subjects(
+    reader: Reader,
+    writer: Writer | None,
+    catalog: Catalog,
+    *,
+    indicators: Sequence[str] | None = None,
+    dimensions: Sequence[str] | None = None,
+    as_of: int | None = None,
+    horizon: int = 15,
+    n_paths: int = 2000,
+    seed: int = 0,
+    workers: int = 2,
+    official: bool = False,
+    pair: tuple[str, str] = DEFAULT_PAIR,
+) -> ForecastOutcome:
+    """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run
+    when a writer is given (official only when asked: ad-hoc runs never replace what the views show)."""
+    from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many
+    from indicators.composites import pair_shares
+
+    t0 = time.perf_counter()
+    _check_subjects(catalog, indicators, dimensions)
+    observations = history_observations(reader, as_of=as_of)
+    if indicators is None and dimensions is None:
+        wanted_ind, wanted_dim = pair_indicators(catalog), list(DIMENSION_NAMES)
+    else:
+        wanted_ind, wanted_dim = list(indicators or []), list(dimensions or [])
+    # A dimension's paths need its members' indicator paths.
+    needed = list(dict.fromkeys(wanted_ind + [m for d in wanted_dim for m in catalog.dimension_weights(d)]))
+    config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=workers)
+    jobs = []
+    for indicator in needed:
+        entry = catalog.get(indicator)
+        history = observations.filter(
+            (pl.col("indicator") == indicator) & pl.col("country").is_in(pair)
+        ).select("country", "year", "value")
+        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
+                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
+        jobs.append(ForecastJob(history=history, spec=spec, pair=pair, as_of=as_of))
+    results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
+
+    label = pair_label(pair)
+    frames, crossovers, warnings, details = [], [], {}, {}
+    for indicator in wanted_ind:
+        result = results[indicator]
+        if result.forecasts.height:
+            frames.append(result.forecasts.with_columns(
+                pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind"), pl.lit(label).alias("pair"),
+            ))  # fmt: skip
+        crossovers.append(_crossover_row(result.crossover(config.report_years), subject_kind="indicator"))
+        details[indicator] = {"residual_correlation": result.residual_correlation, "selected": result.selected}
+        if result.warnings:
+            warnings[indicator] = list(result.warnings)
+    shares = pair_shares(observations, catalog, pair=pair)
+    for dimension in wanted_dim:
+        spec = catalog.dimensions[dimension]
+        weights = catalog.dimension_weights(dimension)
+        forecast = forecast_dimension(
+            {m: results[m] for m in weights}, shares, weights, spec.dirichlet_concentration, config,
+            subject=dimension, directions={m: catalog.get(m).direction for m in weights},
+            min_weight_present=spec.coverage_threshold, min_indicators=spec.min_indicators, pair=pair,
+        )  # fmt: skip
+        if forecast.forecasts.height:
+            frames.append(forecast.forecasts.select("subject", "year", *FORECAST_VALUE_COLUMNS).with_columns(
+                pl.lit("dimension").alias("subject_kind"), pl.lit(label).alias("pair"), pl.lit(pair[0]).alias("country"),
+                pl.lit("composite").alias("model"),
+            ))  # fmt: skip
+        crossovers.append(_crossover_row(forecast.crossover, subject_kind="dimension"))
+        if forecast.warnings:
+            warnings[dimension] = list(forecast.warnings)
+    table = pl.concat([f.select(FORECAST_COLUMNS) for f in frames]) if frames else pl.DataFrame(
+        schema={c: (pl.Int64 if c == "year" else pl.Float64 if c in FORECAST_VALUE_COLUMNS else pl.String)
+                for c in FORECAST_COLUMNS}
+    )  # fmt: skip
+    run_id = str(uuid.uuid4())
+    kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
+    crossovers = [replace(cx, run_id=run_id) for cx in crossovers]
+    if writer is not None:
+        writer.save_forecast_run(
+            run={
+                "id": run_id, "created_at": datetime.now(timezone.utc), "as_of": as_of, "horizon": horizon,
+                # Only the main job, the scheduled refresh or an explicit --publish replaces what the views show.
+                "kind": kind, "pair": label, "n_paths": n_paths, "seed": seed, "code_version": _code_version(),
+                "data_fingerprint": data_fingerprint(observations),
+                "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,
+                                  "backtest_origins": config.backtest_origins, "selection": config.selection,
+                                  "report_years": list(config.report_years), "history_kinds": list(HISTORY_KINDS),
+                                  "indicators": wanted_ind, "dimensions": wanted_dim},
+                "duration_s": time.perf_counter() - t0,
+            },
+            forecasts=table,
+            crossovers=crossovers,
+            details=details,
+        )  # fmt: skip
+    return ForecastOutcome(run_id=run_id, kind=kind, as_of=as_of, forecasts=table, crossovers=crossovers,
+                           warnings=warnings, seconds=time.perf_counter() - t0, details=details)  # fmt: skip
+
+
+def backtest_subjects(
+    reader: Reader,
+    catalog: Catalog,
+    *,
+    indicators: Sequence[str] | None,
+    from_year: int,
+    horizon: int = 10,
+    n_paths: int = 1000,
+    seed: int = 0,
+    pair: tuple[str, str] = DEFAULT_PAIR,
+) -> list[dict]:
+    """Per pair indicator: as-of forecasts from `from_year`, scored on what followed (summary rows)."""
+    from forecasts import ForecastConfig, SeriesSpec, backtest_pair
+
+    ids = list(indicators) if indicators else pair_indicators(catalog)
+    unknown = [i for i in ids if i not in catalog]
+    if unknown:
+        raise UsageError(f"unknown indicator {', '.join(unknown)}")
+    observations = history_observations(reader, indicators=ids)
+    config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=1)
+    rows = []
+    for indicator in ids:
+        entry = catalog.get(indicator)
+        history = observations.filter(pl.col("indicator") == indicator).select("country", "year", "value")
+        if history.height == 0:
+            rows.append({"subject": indicator, "n_as_of": 0, "note": "insufficient_data"})
+            continue
+        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
+                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
+        result = backtest_pair(history, spec, config, from_year=from_year, pair=pair)
+        rows.append({"subject": indicator, **result.summary, "note": "; ".join(result.warnings[:2])})
+    return rows

@@ -1,0 +1,248 @@
+"""Ingest jobs: the embedded snapshot, live sources, an analyst's file and the seed evidence → stored observations,
+one source per transaction, each outcome a `SourceOutcome`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import polars as pl
+
+from aitrack.errors import UsageError
+from db.write import PayloadRecord, SourceRecord, Writer
+from fetchers.base import Fetcher, RawPayload, SourceInfo, mark_unfinished_years
+from fetchers.errors import FetchError
+from fetchers.registry import LIVE_SOURCE_IDS, SOURCES, http_policies
+from indicators.catalog import Catalog
+
+log = logging.getLogger("aitrack.ingest")
+
+ProgressCallback = Callable[[str, str], None]  # (source id, event: "start" | "done" | "failed")
+FetchPlan = list[tuple[Fetcher, object, Callable[[], object]]]  # (fetcher, query, client factory)
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    status: str  # ok | empty | failed
+    added: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _noop(_source: str, _event: str) -> None:
+    return None
+
+
+def source_record(info: SourceInfo) -> SourceRecord:
+    return SourceRecord(
+        id=info.id, producer=info.producer, title=info.title, homepage=info.homepage, licence=info.licence,
+        citation=info.citation, redistributable=info.redistributable, cadence_days=info.cadence_days,
+    )  # fmt: skip
+
+
+def payload_record(payload: RawPayload, *, licence: str, citation: str, redistributable: bool) -> PayloadRecord:
+    return PayloadRecord(
+        sha256=payload.sha256, source_id=payload.source, url=payload.url, request_params=dict(payload.params),
+        status=payload.status, media_type=payload.media_type, retrieved_at=payload.retrieved_at,
+        published=payload.published, licence=licence, citation=citation, redistributable=redistributable,
+        content=payload.content, extra=json.loads(json.dumps(payload.extra, default=str)),
+    )  # fmt: skip
+
+
+def store(
+    writer: Writer,
+    *,
+    run_source: str,
+    trigger: str,
+    sources: Sequence[SourceRecord],
+    payloads: Sequence[PayloadRecord],
+    observations: pl.DataFrame,
+    started_at: datetime,
+    t0: float,
+) -> SourceOutcome:
+    """One source's payloads and observations in one transaction; unfinished years of fetched data are provisional."""
+    if trigger in ("refresh", "offline"):
+        observations = mark_unfinished_years(observations)
+    stats = writer.ingest(
+        run_source=run_source, trigger=trigger, started_at=started_at, sources=sources, payloads=payloads,
+        observations=observations,
+    )  # fmt: skip
+    log.info(
+        "source %s stored: %d added, %d revised, %d unchanged", run_source, stats.added, stats.revised,
+        stats.unchanged, extra={"fields": {"source": run_source, "trigger": trigger, "added": stats.added,
+                                           "revised": stats.revised, "unchanged": stats.unchanged}},
+    )  # fmt: skip
+    return SourceOutcome(
+        source=run_source, status="ok" if observations.height else "empty", added=stats.added,
+        revised=stats.revised, unchanged=stats.unchanged, seconds=time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+def _failed(writer: Writer, source: str, trigger: str, started_at: datetime, t0: float, exc: Exception) -> SourceOutcome:
+    message = f"{type(exc).__name__}: {exc}"
+    log.warning("source %s failed: %s", source, message, extra={"fields": {"source": source, "trigger": trigger}})
+    writer.record_failed_run(run_source=source, trigger=trigger, started_at=started_at, error=message)
+    return SourceOutcome(source=source, status="failed", seconds=time.perf_counter() - t0, error=message)
+
+
+def load_snapshot(writer: Writer, *, root: Path | None = None, progress: ProgressCallback = _noop) -> list[SourceOutcome]:
+    """Load the embedded snapshot: each source's files in its own transaction, recorded as an `offline` run."""
+    from fetchers.snapshot import SnapshotFetcher
+
+    fetcher = SOURCES["snapshot"].fetcher
+    if root is not None:
+        fetcher = SnapshotFetcher(fetcher.parsers, root)  # type: ignore[union-attr]
+    query = fetcher.Query()  # type: ignore[union-attr]
+    payloads = fetcher.extract(query, None)  # type: ignore[union-attr]
+    by_source: dict[str, list[RawPayload]] = defaultdict(list)
+    for payload in payloads:
+        by_source[payload.source].append(payload)
+    outcomes = []
+    for source, group in sorted(by_source.items()):
+        progress(source, "start")
+        started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+        try:
+            frame = fetcher.transform(group, query)  # type: ignore[union-attr]
+            record = source_record(SOURCES[source].info)
+            records = [
+                payload_record(p, licence=p.extra["licence"], citation=p.extra["citation"],
+                               redistributable=p.extra["redistributable"])  # fmt: skip
+                for p in group
+            ]
+            outcome = store(writer, run_source=source, trigger="offline", sources=[record], payloads=records,
+                            observations=frame, started_at=started_at, t0=t0)  # fmt: skip
+        except (FetchError, ValueError, KeyError) as exc:
+            outcome = _failed(writer, source, "offline", started_at, t0, exc)
+        progress(source, "failed" if outcome.status == "failed" else "done")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def load_evidence(writer: Writer) -> int:
+    from indicators.evidence import load_seed_evidence
+
+    return writer.replace_evidence(load_seed_evidence())
+
+
+def run_fetchers(
+    writer: Writer, plan: Iterable[tuple[Fetcher, object, Callable[[], object]]], *, trigger: str, workers: int = 3,
+    progress: ProgressCallback = _noop,
+) -> list[SourceOutcome]:  # fmt: skip
+    """Run (fetcher, query, client factory) triples with bounded concurrency; each source lands or fails alone."""
+
+    def one(item: tuple[Fetcher, object, Callable[[], object]]) -> SourceOutcome:
+        fetcher, query, make_client = item
+        source = fetcher.info.id
+        progress(source, "start")
+        started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+        try:
+            client = make_client()
+            try:
+                payloads = fetcher.extract(query, client)  # type: ignore[arg-type]
+            finally:
+                close = getattr(client, "close", None)
+                if close:
+                    close()
+            frame = fetcher.transform(payloads, query)  # type: ignore[arg-type]
+            info = fetcher.info
+            records = [
+                payload_record(p, licence=info.licence, citation=info.citation, redistributable=info.redistributable)
+                for p in payloads
+            ]
+            outcome = store(writer, run_source=source, trigger=trigger, sources=[source_record(info)],
+                            payloads=records, observations=frame, started_at=started_at, t0=t0)  # fmt: skip
+        except (FetchError, ValueError, OSError, httpx.HTTPError) as exc:
+            # One source failing (network, provider, schema) never stops the others.
+            outcome = _failed(writer, source, trigger, started_at, t0, exc)
+        progress(source, "failed" if outcome.status == "failed" else "done")
+        return outcome
+
+    items = list(plan)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+        return list(pool.map(one, items))
+
+
+def http_config(settings) -> "HttpConfig":  # noqa: F821 - imported lazily
+    """Settings + the registry's per-source policies → the HTTP layer's configuration."""
+    from fetchers.http import HttpConfig, base_urls_from_env
+
+    return HttpConfig(
+        contact_email=settings.contact_email,
+        read_timeout=settings.http_timeout_s,
+        max_retries=settings.http_max_retries,
+        backoff_base=settings.http_backoff_base_s,
+        base_urls={**base_urls_from_env(), **settings.base_url_overrides()},
+        api_keys=settings.api_keys(),
+        policies=http_policies(),
+        cache_dir=settings.data_dir / "cache" / "http",
+    )
+
+
+def live_plan(settings, *, sources: Sequence[str] | None, since: int | None) -> FetchPlan:
+    """(fetcher, query, client factory) for each requested live source; an unknown id is a usage error."""
+    from fetchers.http import build_client
+
+    wanted = list(sources) if sources else list(LIVE_SOURCE_IDS)
+    unknown = [s for s in wanted if s not in LIVE_SOURCE_IDS]
+    if unknown:
+        raise UsageError(
+            f"unknown source {', '.join(unknown)}; live sources are: {', '.join(LIVE_SOURCE_IDS)} "
+            "(use --offline for the embedded snapshot, `aitrack import` for a file)"
+        )
+    config = http_config(settings)
+    plan: FetchPlan = []
+    for sid in wanted:
+        spec = SOURCES[sid]
+        fetcher = spec.fetcher
+        assert fetcher is not None
+        query = fetcher.Query(since=since) if since is not None else fetcher.Query()
+
+        def factory(sid=sid, base=spec.base_url):
+            return build_client(sid, base, config)
+
+        plan.append((fetcher, query, factory))
+    return plan
+
+
+def import_user_file(writer: Writer, catalog: Catalog, path: Path) -> tuple[SourceOutcome, list[str]]:
+    """Validate the whole file first (nothing is written if any row is bad), register new indicators, store."""
+    from aitrack.jobs.catalog import indicator_records
+    from fetchers.user import UserFileError, parse_user_csv
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+    content = path.read_bytes()
+    try:
+        parsed = parse_user_csv(content, known_indicators=set(catalog.ids()), filename=path.name, retrieved_at=started_at)
+    except UserFileError as exc:
+        raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
+    new_ids = []
+    for indicator_id, unit in parsed.new_indicators:
+        try:
+            catalog.register_user_indicator(indicator_id, unit)
+        except ValueError as exc:
+            raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
+        new_ids.append(indicator_id)
+    if new_ids:
+        writer.sync_indicators([r for r in indicator_records(catalog) if r.id in set(new_ids)])
+    info = SOURCES["user"].info
+    record = payload_record(parsed.payload, licence=parsed.licence or "as stated by the importer",
+                            citation=parsed.citation or "", redistributable=False)  # fmt: skip
+    outcome = store(writer, run_source="user", trigger="import", sources=[source_record(info)], payloads=[record],
+                    observations=parsed.observations, started_at=started_at, t0=t0)  # fmt: skip
+    return outcome, new_ids
