@@ -129,20 +129,12 @@ class Reader:
         return pl.DataFrame(data, schema=schema, strict=False), total
 
     # ------------------------------------------------------------------ observations (v_latest_observation)
-    def latest_observations(
-        self,
-        *,
-        indicators: Sequence[str] | None = None,
-        countries: Sequence[str] | None = None,
-        kinds: Sequence[str] | None = OBSERVED_KINDS,
-        year_from: int | None = None,
-        year_to: int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> pl.DataFrame:
-        """The current value per (indicator, country, year), in the observation contract, sorted by that key."""
-        return self.latest_observation_page(indicators=indicators, countries=countries, kinds=kinds,
-                                            year_from=year_from, year_to=year_to, limit=limit, offset=offset)[0]  # fmt: skip
+    def latest_observations(self, **filters: Any) -> pl.DataFrame:
+        """The current value per (indicator, country, year), in the observation contract, sorted by that key.
+
+        Filters as `latest_observation_page` (indicators, countries, kinds — default the observed kinds —, year_from,
+        year_to, limit, offset)."""
+        return self.latest_observation_page(**filters)[0]
 
     def latest_observation_page(
         self,
