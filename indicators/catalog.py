@@ -16,7 +16,7 @@ CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
 SOURCE_IDS = (
     "worldbank", "openalex", "oecd", "owid", "epoch", "ncses", "top500", "unga", "vdem",
-    "freedomhouse", "pew", "opendoors", "oecd_ai", "user", "aitrack",
+    "freedomhouse", "pew", "opendoors", "oecd_ai", "epoch_clusters", "neurips", "aiddata", "bridash", "user", "aitrack",
 )
 # Units the catalog knows, with the scale a forecast starts from and the bounds of a bounded unit
 # (derived from contracts.units, the one definition of each unit's range).

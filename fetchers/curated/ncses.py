@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from typing import Any
@@ -20,6 +21,9 @@ PATH_SEPARATOR = " -> "
 # `field_2019`, `2019`, `field_2019_staying`: a year column, optionally one measure of several per year.
 _YEAR_COLUMN = re.compile(r"^(?:field_)?(\d{4})(?:_([a-z0-9_]+))?$")
 _LABEL_YEAR = re.compile(r"\((\d{4})\)\s*$")
+# NCSES special values besides the ones frame.parse_number knows: `ne` (not estimated: too few papers for a
+# citation score) and `na` (not available). Both are a missing value, not a zero.
+NOT_ESTIMATED = frozenset({"ne", "na"})
 
 
 class _Options(BaseModel):
@@ -105,6 +109,18 @@ def _year_columns(header: list[str], measure: str | None) -> dict[str, int]:
     return columns
 
 
+def ncses_cell(text: str | None) -> tuple[float, str] | None:
+    """An NCSES cell → (value, value_kind), or None for an empty, suppressed, `ne` or `na` cell."""
+    if text is not None and text.strip().casefold() in NOT_ESTIMATED:
+        return None
+    return parse_number(text)
+
+
+def entity_label(part: str) -> str:
+    """One element of an NCSES region path as a plain label: HTML entities decoded (`C&#244;te` → `Côte`), footnotes off."""
+    return clean_label(html.unescape(part))
+
+
 def _keep(code: str | None, countries: tuple[str, ...] | None) -> bool:
     return code is not None and (countries is None or code in countries)
 
@@ -121,7 +137,7 @@ def wide_readings(content: bytes, options: WideOptions) -> list[Reading]:
     readings: list[Reading] = []
     placed: dict[tuple[str, int], str] = {}
     for row in rows:
-        path = [clean_label(part) for part in row[label_column].split(PATH_SEPARATOR)]
+        path = [entity_label(part) for part in row[label_column].split(PATH_SEPARATOR)]
         if tuple(path[: len(options.branch)]) != options.branch:
             continue
         path = path[len(options.branch):]
@@ -131,7 +147,7 @@ def wide_readings(content: bytes, options: WideOptions) -> list[Reading]:
         if not _keep(code, options.countries):
             continue
         for column, year in years.items():
-            parsed = parse_number(row.get(column))
+            parsed = ncses_cell(row.get(column))
             if parsed is None:
                 continue
             value, kind = parsed
