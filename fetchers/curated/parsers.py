@@ -8,10 +8,13 @@ import polars as pl
 
 from fetchers.base import RawPayload
 from fetchers.curated import (
+    aiddata,
+    bridash,
     epoch_clusters,
     freedomhouse,
     ncses,
     ncses_citations,
+    neurips,
     oecd_ai,
     opendoors,
     pew,
@@ -36,4 +39,9 @@ CURATED_PARSERS: dict[str, Callable[[RawPayload, dict[str, Any]], pl.DataFrame]]
     "curated.opendoors_origin": opendoors.parse_opendoors_origin,
     "curated.oecd_ai_vc": oecd_ai.parse_oecd_ai_vc,
     "curated.epoch_gpu_clusters": epoch_clusters.parse_epoch_gpu_clusters,
+    "curated.neurips_region_counts": neurips.parse_neurips_region_counts,
+    "curated.neurips_us_china_collaboration": neurips.parse_neurips_us_china_collaboration,
+    "curated.aiddata_gcdf": aiddata.parse_aiddata_gcdf,
+    "curated.bri_partners": bridash.parse_bri_partners,
+    "curated.confucius_institutes": bridash.parse_confucius_institutes,
 }
