@@ -362,6 +362,10 @@ HorizonOption = Annotated[int, typer.Option("--horizon", help="Years to forecast
 OutOption = Annotated[Path | None, typer.Option("--out", help="Write to this file instead of the terminal.")]
 PathsOption = Annotated[int, typer.Option("--paths", help="Joint sample paths per subject.", min=100, max=100000)]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same output.")]
+PublishOption = Annotated[
+    bool,
+    typer.Option("--publish", help="Store as the official run that views, API and dashboard show (default: ad hoc)."),
+]
 
 
 def crossover_records(crossovers: list[dict]) -> list[dict]:
@@ -441,7 +445,7 @@ def _print_rich(data: Any) -> None:
     console.print(table)
 
 
-def _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed):
+def _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed, publish=False):
     from aitrack import pipeline
 
     ctx = _context()
@@ -452,7 +456,7 @@ def _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, see
     with console.status("forecasting (backtest selection, joint paths)…"):
         return pipeline.forecast_subjects(
             repo, catalog, indicators=indicator, dimensions=dimension, as_of=as_of, horizon=horizon, n_paths=paths,
-            seed=seed, workers=2,
+            seed=seed, workers=2, official=publish,
         )  # fmt: skip
 
 
@@ -468,10 +472,15 @@ def forecast(
     out: OutOption = None,
     paths: PathsOption = 2000,
     seed: SeedOption = 0,
+    publish: PublishOption = False,
 ) -> None:
     """Forecast indicators and dimensions with 80% and 95% intervals; the run is stored with its configuration."""
     _check_format(fmt, OUTPUT_FORMATS)
-    result = _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed)
+    if publish and as_of is not None:
+        from aitrack.errors import UsageError
+
+        raise UsageError("--publish and --as-of exclude each other: an as-of run is a backtest, never official")
+    result = _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed, publish)
     for subject, notes in result.warnings.items():
         for note in notes:
             err_console.print(f"[yellow]warning:[/yellow] {subject}: {note}", highlight=False)
@@ -612,7 +621,7 @@ def _build_and_forecast(ctx: AppContext, catalog: Any) -> Any:
         console.print(render_outcomes([result.derived], "Derived indicators"))
     console.print(render_dimensions(result.scores))
     with console.status("forecasting every pair indicator and dimension…"):
-        outcome = pipeline.forecast_subjects(ctx.repository, catalog, workers=2)
+        outcome = pipeline.forecast_subjects(ctx.repository, catalog, workers=2, official=True)
     err_console.print(f"forecast run {outcome.run_id}: {len(outcome.crossovers)} subjects in {outcome.seconds:.1f} s")
     return outcome
 

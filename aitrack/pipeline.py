@@ -404,6 +404,7 @@ def forecast_subjects(
     seed: int = 0,
     workers: int = 2,
     store: bool = True,
+    official: bool = False,
 ) -> ForecastOutcome:
     """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run."""
     import uuid
@@ -494,6 +495,8 @@ def forecast_subjects(
         repo.save_forecast_run(
             run={
                 "id": run_id, "created_at": datetime.now(timezone.utc), "as_of": as_of, "horizon": horizon,
+                # Only the main job, the scheduled refresh or an explicit --publish replaces what the views show.
+                "kind": "backtest" if as_of is not None else ("official" if official else "adhoc"),
                 "n_paths": n_paths, "seed": seed, "code_version": _code_version(),
                 "data_fingerprint": data_fingerprint(observations),
                 "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,

@@ -11,7 +11,8 @@ from contracts.kinds import VALUE_KINDS
 OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
     "indicator": pl.String(),
     "country": pl.String(),
-    "year": pl.Int64(),
+    "year": pl.Int64(),  # the year the value describes; for a multi-year total, its last year
+    "year_start": pl.Int64(),  # == year for an annual value; < year for a period total (never annual history)
     "value": pl.Float64(),
     "unit": pl.String(),
     "value_kind": pl.String(),
@@ -34,7 +35,14 @@ def empty_observations() -> pl.DataFrame:
 
 
 def validate_observations(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cast to the contract's dtypes and check its rules; raise ObservationFrameError naming the rule."""
+    """Cast to the contract's dtypes and check its rules; raise ObservationFrameError naming the rule.
+
+    A frame without `year_start` holds annual values (year_start = year): producers of annual series need not
+    say so; producers of multi-year totals must.
+    """
+    if "year" in frame.columns:
+        start = pl.col("year_start").fill_null(pl.col("year")) if "year_start" in frame.columns else pl.col("year")
+        frame = frame.with_columns(start.alias("year_start"))
     missing = [c for c in OBSERVATION_COLUMNS if c not in frame.columns]
     if missing:
         raise ObservationFrameError(f"observation frame lacks column(s): {', '.join(missing)}")
@@ -51,6 +59,10 @@ def validate_observations(frame: pl.DataFrame) -> pl.DataFrame:
         raise ObservationFrameError(f"observation frame has nulls in: {', '.join(nulls)}")
     if not out["value"].is_finite().all():
         raise ObservationFrameError("observation frame has a non-finite value")
+    bad_period = out.filter(pl.col("year_start") > pl.col("year"))
+    if bad_period.height:
+        row = bad_period.row(0, named=True)
+        raise ObservationFrameError(f"{row['indicator']} {row['country']}: period starts ({row['year_start']}) after it ends ({row['year']})")
     bad_kind = out.filter(~pl.col("value_kind").is_in(VALUE_KINDS))
     if bad_kind.height:
         raise ObservationFrameError(
@@ -66,6 +78,13 @@ def validate_observations(frame: pl.DataFrame) -> pl.DataFrame:
             "observation frame repeats a key: " + ", ".join(f"{k}={row[k]}" for k in NATURAL_KEY)
         )
     return out
+
+
+def annual_only(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows that describe one year: a period total is shown and cited, never used as an annual value."""
+    if "year_start" not in frame.columns:
+        return frame
+    return frame.filter(pl.col("year_start") == pl.col("year"))
 
 
 def utcnow() -> datetime:

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from contracts.kinds import VALUE_KINDS, sql_list
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -128,15 +130,14 @@ class Observation(Base):
     __table_args__ = (
         UniqueConstraint("indicator_id", "country", "year", "source_id", "vintage"),
         Index("ix_observation_lookup", "indicator_id", "country", "year"),
-        CheckConstraint(
-            "value_kind IN ('measured','estimate','provisional','projection','target','pledge','claim')",
-            name="value_kind",
-        ),
+        CheckConstraint(f"value_kind IN {sql_list(VALUE_KINDS)}", name="value_kind"),
+        CheckConstraint("year_start <= year", name="period"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id"))
     country: Mapped[str] = mapped_column(String(3))
     year: Mapped[int] = mapped_column(Integer)
+    year_start: Mapped[int] = mapped_column(Integer)  # == year for an annual value; a period total starts earlier
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(40))
     value_kind: Mapped[str] = mapped_column(String(20))
@@ -155,6 +156,9 @@ class ForecastRun(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     as_of: Mapped[int | None] = mapped_column(Integer)
+    # official (the main job, the scheduled refresh, --publish) | adhoc (an analyst's call) | backtest (--as-of)
+    kind: Mapped[str] = mapped_column(String(20), default="official")
+    pair: Mapped[str] = mapped_column(String(7), default="CHN-USA")
     horizon: Mapped[int] = mapped_column(Integer)
     n_paths: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
@@ -167,7 +171,7 @@ class ForecastRun(Base):
 class Forecast(Base):
     __tablename__ = "forecast"
     __table_args__ = (
-        UniqueConstraint("run_id", "subject", "country", "model", "year"),
+        UniqueConstraint("run_id", "subject", "pair", "country", "model", "year"),
         Index("ix_forecast_subject", "subject", "country", "year"),
         CheckConstraint("lo_95 <= lo_80 AND lo_80 <= mean AND mean <= hi_80 AND hi_80 <= hi_95", name="nested"),
     )
@@ -175,6 +179,7 @@ class Forecast(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("forecast_run.id", ondelete="CASCADE"), index=True)
     subject: Mapped[str] = mapped_column(String(80))
     subject_kind: Mapped[str] = mapped_column(String(20))  # indicator | dimension
+    pair: Mapped[str] = mapped_column(String(7), default="CHN-USA")
     country: Mapped[str] = mapped_column(String(3))
     model: Mapped[str] = mapped_column(String(40))
     year: Mapped[int] = mapped_column(Integer)
@@ -183,6 +188,7 @@ class Forecast(Base):
     hi_80: Mapped[float] = mapped_column(Float)
     lo_95: Mapped[float] = mapped_column(Float)
     hi_95: Mapped[float] = mapped_column(Float)
+    nowcast: Mapped[bool] = mapped_column(Boolean, default=False)  # a past year whose data are not yet published
 
 
 class Crossover(Base):
@@ -194,7 +200,9 @@ class Crossover(Base):
     subject_kind: Mapped[str] = mapped_column(String(20))
     pair: Mapped[str] = mapped_column(String(7))
     leader_now: Mapped[str | None] = mapped_column(String(7))
+    leader_since: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
+    data_end_year: Mapped[int | None] = mapped_column(Integer)
     last_crossing_year: Mapped[int | None] = mapped_column(Integer)
     historical_crossings: Mapped[list[Any]] = mapped_column(default=list)
     median_year: Mapped[int | None] = mapped_column(Integer)
@@ -204,9 +212,12 @@ class Crossover(Base):
     hi_95: Mapped[int | None] = mapped_column(Integer)
     p_by: Mapped[dict[str, Any]] = mapped_column(default=dict)
     p_after_horizon: Mapped[float | None] = mapped_column(Float)
+    p_crossed_by_now: Mapped[float | None] = mapped_column(Float)
     horizon: Mapped[int | None] = mapped_column(Integer)
     n_paths: Mapped[int] = mapped_column(Integer, default=0)
     model: Mapped[str | None] = mapped_column(String(40))
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[list[Any]] = mapped_column(default=list)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -232,6 +243,7 @@ class DimensionScore(Base):
     n_present: Mapped[int] = mapped_column(Integer)
     n_indicators: Mapped[int] = mapped_column(Integer)
     weight_present: Mapped[float] = mapped_column(Float)
+    weight_nowcast: Mapped[float] = mapped_column(Float, default=0.0)  # of weight_present, entered as nowcasts
     status: Mapped[str] = mapped_column(String(20))  # ok | insufficient_data
     leader: Mapped[str | None] = mapped_column(String(7))
     data_fingerprint: Mapped[str] = mapped_column(String(64))

@@ -234,6 +234,7 @@ class Repository:
                     "indicator_id": row["indicator"],
                     "country": row["country"],
                     "year": row["year"],
+                    "year_start": row["year_start"],
                     "value": row["value"],
                     "unit": row["unit"],
                     "value_kind": row["value_kind"],
@@ -332,6 +333,11 @@ class Repository:
         """A forecast run with its forecast rows and crossover rows, in one transaction."""
         fc_columns = [c.name for c in m.Forecast.__table__.columns if c.name != "id"]
         cx_columns = {c.name for c in m.Crossover.__table__.columns if c.name != "id"}
+        run = {"kind": "official", "pair": "CHN-USA", **run}
+        defaults = {"pair": run["pair"], "nowcast": False}
+        forecasts = forecasts.with_columns(
+            pl.lit(value).alias(name) for name, value in defaults.items() if name not in forecasts.columns
+        )
         with self.engine.begin() as conn:
             conn.execute(insert(m.ForecastRun).values(**run))
             if forecasts.height:
@@ -340,7 +346,7 @@ class Repository:
             if crossovers:
                 rows = []
                 for cx in crossovers:
-                    row = {k: v for k, v in cx.items() if k in cx_columns}
+                    row = {"stale": False, "notes": [], **{k: v for k, v in cx.items() if k in cx_columns}}
                     row["run_id"] = run["id"]
                     row["p_by"] = {str(k): v for k, v in (cx.get("p_by") or {}).items()}
                     rows.append(row)
@@ -353,6 +359,7 @@ class Repository:
         columns = [c.name for c in m.DimensionScore.__table__.columns if c.name != "id"]
         rows = (
             frame.with_columns(
+                *([] if "weight_nowcast" in frame.columns else [pl.lit(0.0).alias("weight_nowcast")]),
                 pl.lit(build_id).alias("build_id"),
                 pl.lit(now).alias("computed_at"),
                 pl.lit(fingerprint).alias("data_fingerprint"),
@@ -408,7 +415,7 @@ class Repository:
     def observations(self, *, indicator: str | None = None) -> pl.DataFrame:
         """Every stored vintage (not only the latest), for audits and revision histories."""
         sql = (
-            "SELECT indicator_id AS indicator, country, year, value, unit, value_kind, source_id AS source, "
+            "SELECT indicator_id AS indicator, country, year, year_start, value, unit, value_kind, source_id AS source, "
             "source_series, retrieved_at, vintage, snapshot_id FROM observation"
         )
         params = {}

@@ -106,6 +106,7 @@ def observations_from_records(records: Iterable[Mapping[str, Any]], payload: Raw
             "indicator": [r["indicator"] for r in rows],
             "country": [r["country"] for r in rows],
             "year": [int(r["year"]) for r in rows],
+            "year_start": [int(r.get("year_start") or r["year"]) for r in rows],
             "value": [float(r["value"]) for r in rows],
             "unit": [r["unit"] for r in rows],
             "value_kind": [r.get("value_kind", "measured") for r in rows],

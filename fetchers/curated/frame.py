@@ -27,6 +27,7 @@ class Reading:
     unit: str
     source_series: str
     value_kind: str = "measured"
+    year_start: int | None = None  # a multi-year total's first year; None for an annual value
 
 
 def clean_label(label: str) -> str:
@@ -66,6 +67,7 @@ def observation_frame(readings: Iterable[Reading], payload: RawPayload) -> pl.Da
             "indicator": r.indicator,
             "country": r.country,
             "year": r.year,
+            "year_start": r.year if r.year_start is None else r.year_start,
             "value": float(r.value),
             "unit": r.unit,
             "value_kind": r.value_kind,
@@ -74,7 +76,7 @@ def observation_frame(readings: Iterable[Reading], payload: RawPayload) -> pl.Da
         for r in readings
     ]
     base = pl.DataFrame(rows, schema={k: OBSERVATION_SCHEMA[k] for k in (
-        "indicator", "country", "year", "value", "unit", "value_kind", "source_series")})
+        "indicator", "country", "year", "year_start", "value", "unit", "value_kind", "source_series")})
     frame = base.with_columns(
         pl.lit(payload.source, dtype=pl.String()).alias("source"),
         pl.lit(payload.retrieved_at, dtype=pl.Datetime("us", "UTC")).alias("retrieved_at"),

@@ -142,8 +142,8 @@ def _payload_and_frame(source: str, raw: pl.DataFrame) -> tuple[PayloadRecord, p
         licence=SOURCES[source].licence, citation=SOURCES[source].citation, redistributable=True, content=content,
     )  # fmt: skip
     frame = part.select(
-        "indicator", "country", "year", "value", "unit", "value_kind", "source", "source_series", "vintage",
-        pl.lit(retrieved).alias("retrieved_at"), pl.lit(sha).alias("snapshot_id"),
+        "indicator", "country", "year", pl.col("year").alias("year_start"), "value", "unit", "value_kind", "source",
+        "source_series", "vintage", pl.lit(retrieved).alias("retrieved_at"), pl.lit(sha).alias("snapshot_id"),
     ).cast({k: v for k, v in OBSERVATION_SCHEMA.items()})  # fmt: skip
     return payload, frame
 

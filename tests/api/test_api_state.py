@@ -39,7 +39,7 @@ def ingest_msti_row(repo: Repository) -> None:
     )  # fmt: skip
     frame = pl.DataFrame(
         {
-            "indicator": ["gerd_pct_gdp"], "country": ["USA"], "year": [2021], "value": [MSTI_USA_2021],
+            "indicator": ["gerd_pct_gdp"], "country": ["USA"], "year": [2021], "year_start": [2021], "value": [MSTI_USA_2021],
             "unit": ["pct_gdp"], "value_kind": ["measured"], "source": ["oecd"],
             "source_series": ["DSD_MSTI@DF_MSTI:G.PT_B1GQ"], "retrieved_at": [retrieved], "vintage": ["2026-09-27"],
             "snapshot_id": [sha],
