@@ -125,3 +125,15 @@ def test_a_malformed_date_status_or_exclusion_fails_loudly():
                                            CI_OPTIONS)
     with pytest.raises(SchemaDriftError, match="exclude_ids"):
         bridash.parse_confucius_institutes(payload, {"year": 2022, "exclude_ids": ["99999"]})
+
+
+def test_an_unmapped_name_fails_loudly():
+    payload = shared_payload("bridash", *BRI)
+    renamed = with_content(payload, payload.content.replace(b"Zimbabwe,", b"Atlantis,", 1))
+    assert renamed.content != payload.content
+    with pytest.raises(SchemaDriftError, match="Atlantis"):
+        bridash.parse_bri_partners(renamed, {})
+    payload = shared_payload("bridash", *CI)
+    renamed = with_content(payload, payload.content.replace(b",Zimbabwe,", b",Atlantis,", 1))
+    with pytest.raises(SchemaDriftError, match="Atlantis"):
+        bridash.parse_confucius_institutes(renamed, CI_OPTIONS)
