@@ -34,7 +34,9 @@ WDI_SERIES: dict[str, tuple[str, str]] = {
     "NY.GDP.MKTP.PP.CD": ("gdp_ppp_usd", "usd_ppp"),
     "NY.GDP.PCAP.CD": ("gdp_per_capita_usd", "usd"),
     "TX.VAL.TECH.CD": ("hightech_exports", "usd"),
+    "TX.VAL.TECH.MF.ZS": ("hightech_exports_pct_manuf", "pct"),
     "BX.GSR.ROYL.CD": ("ip_receipts", "usd"),
+    "BM.GSR.ROYL.CD": ("ip_payments", "usd"),
     "SP.POP.TOTL": ("population", "people"),
 }
 DEFAULT_CODES = tuple(WDI_SERIES)

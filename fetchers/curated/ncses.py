@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fetchers.base import RawPayload
 from fetchers.countries import PAIR_CODE
@@ -20,6 +21,31 @@ PATH_SEPARATOR = " -> "
 # `field_2019`, `2019`, `field_2019_staying`: a year column, optionally one measure of several per year.
 _YEAR_COLUMN = re.compile(r"^(?:field_)?(\d{4})(?:_([a-z0-9_]+))?$")
 _LABEL_YEAR = re.compile(r"\((\d{4})\)\s*$")
+# NCSES special values besides the ones frame.parse_number knows: `ne` (not estimated: too few papers for a
+# citation score) and `na` (not available). Both are a missing value, not a zero.
+NOT_ESTIMATED = frozenset({"ne", "na"})
+# A title's period: "2000-22", "2003–22", "2000-2022".
+_PERIOD = re.compile(r"^(\d{4})\s*[-–]\s*(\d{2}|\d{4})$")
+
+
+def period_bounds(period: str, year: int) -> tuple[int, int]:
+    """(first year, last year) of a table title's period; its last year must be the `year` the value is filed under.
+
+    A total over 2000–22 is one observation with year_start 2000 and year 2022 (contracts.observations), never
+    an annual value of 2022.
+    """
+    match = _PERIOD.match(period.strip())
+    if match is None:
+        raise ValueError(f"period {period!r} is not YYYY-YY or YYYY-YYYY")
+    start, end_text = int(match.group(1)), match.group(2)
+    end = int(end_text) if len(end_text) == 4 else start - start % 100 + int(end_text)
+    if end < start:
+        end += 100
+    if end != year:
+        raise ValueError(f"period {period!r} ends in {end}, but the value is filed under year {year}")
+    if start >= end:
+        raise ValueError(f"period {period!r} covers one year; leave `period` out for an annual value")
+    return start, end
 
 
 class _Options(BaseModel):
@@ -45,6 +71,18 @@ class LongOptions(_Options):
     values_per_label: int = Field(default=1, ge=1)  # RD-5 repeats each label: GERD, then GERD/GDP
     take: int = Field(default=0, ge=0)  # which of the repeated values is this indicator's
 
+    @model_validator(mode="after")
+    def _period_needs_its_year(self) -> "LongOptions":
+        if self.period is not None:
+            if self.year is None:
+                raise ValueError("period: a period total needs `year` (the period's last year)")
+            period_bounds(self.period, self.year)
+        return self
+
+    @property
+    def year_start(self) -> int | None:
+        return None if self.period is None or self.year is None else period_bounds(self.period, self.year)[0]
+
 
 class MatrixOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +94,15 @@ class MatrixOptions(BaseModel):
     column: str
     year: int
     period: str
+
+    @model_validator(mode="after")
+    def _period_ends_in_year(self) -> "MatrixOptions":
+        period_bounds(self.period, self.year)
+        return self
+
+    @property
+    def year_start(self) -> int:
+        return period_bounds(self.period, self.year)[0]
 
 
 def _read_rows(content: bytes) -> tuple[list[str], list[dict[str, str]]]:
@@ -105,6 +152,18 @@ def _year_columns(header: list[str], measure: str | None) -> dict[str, int]:
     return columns
 
 
+def ncses_cell(text: str | None) -> tuple[float, str] | None:
+    """An NCSES cell → (value, value_kind), or None for an empty, suppressed, `ne` or `na` cell."""
+    if text is not None and text.strip().casefold() in NOT_ESTIMATED:
+        return None
+    return parse_number(text)
+
+
+def entity_label(part: str) -> str:
+    """One element of an NCSES region path as a plain label: HTML entities decoded (`C&#244;te` → `Côte`), footnotes off."""
+    return clean_label(html.unescape(part))
+
+
 def _keep(code: str | None, countries: tuple[str, ...] | None) -> bool:
     return code is not None and (countries is None or code in countries)
 
@@ -121,7 +180,7 @@ def wide_readings(content: bytes, options: WideOptions) -> list[Reading]:
     readings: list[Reading] = []
     placed: dict[tuple[str, int], str] = {}
     for row in rows:
-        path = [clean_label(part) for part in row[label_column].split(PATH_SEPARATOR)]
+        path = [entity_label(part) for part in row[label_column].split(PATH_SEPARATOR)]
         if tuple(path[: len(options.branch)]) != options.branch:
             continue
         path = path[len(options.branch):]
@@ -131,7 +190,7 @@ def wide_readings(content: bytes, options: WideOptions) -> list[Reading]:
         if not _keep(code, options.countries):
             continue
         for column, year in years.items():
-            parsed = parse_number(row.get(column))
+            parsed = ncses_cell(row.get(column))
             if parsed is None:
                 continue
             value, kind = parsed
@@ -179,7 +238,8 @@ def long_readings(content: bytes, options: LongOptions) -> list[Reading]:
             continue
         value, kind = parsed
         readings.append(Reading(options.indicator, code, year, value, options.unit,
-                                _series(options, row["row_id"], options.period or ""), kind))
+                                _series(options, row["row_id"], options.period or ""), kind,
+                                year_start=options.year_start))
     _no_repeats(readings, options.table)
     return readings
 
@@ -210,7 +270,8 @@ def matrix_cell(content: bytes, options: MatrixOptions) -> Reading:
             f"NCSES {options.table}: matrix is not symmetric for the pair ({forward} vs {backward})"
         )
     return Reading(options.indicator, PAIR_CODE, options.year, forward, options.unit,
-                   _series(options, f"{options.row}×{options.column}", options.period))
+                   _series(options, f"{options.row}×{options.column}", options.period),
+                   year_start=options.year_start)
 
 
 def _no_repeats(readings: list[Reading], table: str) -> None:

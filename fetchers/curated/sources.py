@@ -90,5 +90,49 @@ CURATED_SOURCES: dict[str, SourceInfo] = {
             redistributable=True,
             cadence_days=180,
         ),
+        SourceInfo(
+            id="epoch_clusters",
+            producer="Epoch AI",
+            title="Data on GPU Clusters (AI supercomputers), H100-equivalent capacity by country",
+            homepage="https://epoch.ai/data/gpu-clusters",
+            licence="CC BY 4.0 (Epoch AI); copied from a personal mirror of Epoch's downloads",
+            citation="Epoch AI, 'Data on GPU Clusters'. Published online at epoch.ai. "
+                     "Retrieved from 'https://epoch.ai/data/gpu-clusters'",
+            redistributable=True,
+            cadence_days=90,
+        ),
+        SourceInfo(
+            id="neurips",
+            producer="P. Kagitha, analysis of NeurIPS accepted papers (OpenReview exports), github.com/prakashkagitha/neurips-us-vs-china",
+            title="NeurIPS accepted papers by author-affiliation region, and US-China co-authored papers, 2021-2025",
+            homepage="https://github.com/prakashkagitha/neurips-us-vs-china",
+            licence="no licence file in the repository; not redistributed in the snapshot",
+            citation="prakashkagitha/neurips-us-vs-china (commit 8683430f), from NeurIPS accepted-paper exports on OpenReview",
+            redistributable=False,
+            cadence_days=365,
+        ),
+        SourceInfo(
+            id="aiddata",
+            producer="AidData at William & Mary (Global Chinese Development Finance Dataset 3.0), summed by the R package odadata",
+            title="Chinese official development finance commitments by recipient and year (constant 2021 US$)",
+            homepage="https://www.aiddata.org/data/aiddatas-global-chinese-development-finance-dataset-version-3-0",
+            licence="odadata README badge says MIT (licence not filled in); AidData's own terms unchecked; "
+                    "not redistributed in the snapshot",
+            citation="AidData (2023), Global Chinese Development Finance Dataset, Version 3.0; aggregated in "
+                     "milesdwilliams15/odadata data/cow_gcdf.csv",
+            redistributable=False,
+            cadence_days=730,
+        ),
+        SourceInfo(
+            id="bridash",
+            producer="NC State University Laboratory for Analytic Sciences (LAS), BRI influence dashboard",
+            title="Belt and Road MoU year by country (from greenfdc.org) and Confucius Institutes listing (2021-22)",
+            homepage="https://github.com/LAS-NCSU/bridash",
+            licence="no licence file in the repository; not redistributed in the snapshot",
+            citation="LAS-NCSU/bridash (commit aa42f86d); BRI list from the Green Finance & Development Center, "
+                     "Confucius Institutes from Dig Mandarin (2021) and US press lists",
+            redistributable=False,
+            cadence_days=365,
+        ),
     )
 }

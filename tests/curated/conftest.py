@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -43,3 +44,12 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (cross-check against the shared data folder)")
     return path
+
+
+def shared_payload(source: str, *parts: str) -> RawPayload:
+    """A real file of the shared data folder as a payload, for sources whose files may not be shipped in the snapshot
+    (an unclear licence keeps them out of data/snapshot and out of tests/ fixtures too); skips when the folder is absent."""
+    path = shared_file(*parts)
+    return RawPayload(source=source, url=path.as_uri(), params={"file": path.name}, status=200,
+                      content=path.read_bytes(), retrieved_at=datetime(2026, 12, 2, tzinfo=timezone.utc),
+                      media_type="text/csv")

@@ -26,7 +26,10 @@ from fetchers.errors import SchemaDriftError
 from .conftest import CURATED_ROOT
 
 MANIFESTS = find_manifests(SNAPSHOT_ROOT)
-CURATED_PROVIDERS = ("ncses", "top500", "unga", "vdem", "freedomhouse", "pew", "opendoors", "oecd_ai")
+CURATED_PROVIDERS = ("ncses", "top500", "unga", "vdem", "freedomhouse", "pew", "opendoors", "oecd_ai",
+                     "epoch_clusters", "neurips", "aiddata", "bridash")
+# Sources whose files may not be redistributed: their manifests list nothing and exclude every file.
+NOT_SHIPPED = ("neurips", "aiddata", "bridash")
 
 
 def _ids(manifests):
@@ -47,7 +50,8 @@ def test_every_data_file_is_listed_in_its_directorys_manifest(root):
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=_ids(MANIFESTS))
 def test_listed_files_exist_and_match_their_sha256(manifest):
-    assert manifest.files, f"{manifest.path} lists no files"
+    # A manifest that ships nothing still documents a decision: every file it leaves out, with the reason.
+    assert manifest.files or manifest.excluded, f"{manifest.path} lists no files and excludes none"
     for entry in manifest.files:
         assert entry.path.is_file(), entry.path
         assert file_sha256(entry.path) == entry.sha256, entry.path
@@ -118,3 +122,29 @@ def test_a_file_both_listed_and_excluded_is_rejected(tmp_path):
         directory, lambda raw: raw.update(excluded=[{"file": "TRUMPWORLD-us.csv", "reason": "test"}]))
     with pytest.raises(SchemaDriftError, match="both listed and excluded"):
         read_manifest(path)
+
+
+@pytest.mark.parametrize("provider", NOT_SHIPPED)
+def test_sources_with_an_unclear_licence_ship_no_file_and_say_why(provider):
+    manifest = read_manifest(CURATED_ROOT / provider / MANIFEST_NAME)
+    assert manifest.files == []
+    assert manifest.excluded and all(len(x.reason) > 20 for x in manifest.excluded)
+    assert sorted(p.name for p in (CURATED_ROOT / provider).iterdir()) == [MANIFEST_NAME]
+    assert CURATED_SOURCES[provider].redistributable is False
+
+
+NOT_SHIPPED_PARSERS = {
+    "neurips": ("curated.neurips_region_counts", "curated.neurips_us_china_collaboration"),
+    "aiddata": ("curated.aiddata_gcdf",),
+    "bridash": ("curated.bri_partners", "curated.confucius_institutes"),
+}
+
+
+def test_every_curated_parser_is_documented_and_excluded_files_name_theirs():
+    readme = (SNAPSHOT_ROOT / "README.md").read_text(encoding="utf-8")
+    for parser in CURATED_PARSERS:
+        assert f"`{parser}`" in readme, f"{parser} is missing from the parser table of data/snapshot/README.md"
+    for provider, parsers in NOT_SHIPPED_PARSERS.items():
+        text = (CURATED_ROOT / provider / MANIFEST_NAME).read_text(encoding="utf-8")
+        for parser in parsers:
+            assert parser in CURATED_PARSERS and parser in text, (provider, parser)

@@ -147,3 +147,44 @@ def test_unknown_option_is_rejected():
     payload = snapshot_payload("ncses", "1639_data.csv")
     with pytest.raises(ValueError):
         ncses.parse_ncses_wide(payload, {**payload.extra["options"], "colour": "blue"})
+
+
+# ---------------------------------------------------------------- period totals (year_start)
+
+
+@pytest.mark.parametrize("file,indicator,first,last", [
+    ("10564_data.csv", "ai_patents_granted", 2000, 2022),
+    ("10060_data.csv", "ai_papers_us_china_coauthored", 2003, 2022),
+])
+def test_period_totals_carry_their_true_year_start(file, indicator, first, last):
+    frame = parse_snapshot_file("ncses", file).filter(pl.col("indicator") == indicator)
+    assert frame.height > 0
+    assert set(frame["year_start"]) == {first} and set(frame["year"]) == {last}
+
+
+def test_annual_tables_stay_annual():
+    for file in ("1992_data.csv", "6248_data.csv", "6304_data.csv", "1639_data.csv"):
+        frame = parse_snapshot_file("ncses", file)
+        assert (frame["year_start"] == frame["year"]).all(), file
+
+
+@pytest.mark.parametrize("period,year,expected", [("2000-22", 2022, (2000, 2022)), ("2003–22", 2022, (2003, 2022)),
+                                                  ("1996-2016", 2016, (1996, 2016)), ("1995-05", 2005, (1995, 2005))])
+def test_period_bounds(period, year, expected):
+    assert ncses.period_bounds(period, year) == expected
+
+
+@pytest.mark.parametrize("period,year", [("2000-22", 2021), ("2022-22", 2022), ("twenty years", 2022)])
+def test_a_period_that_does_not_end_in_its_year_is_refused(period, year):
+    with pytest.raises(ValueError):
+        ncses.period_bounds(period, year)
+
+
+def test_a_long_table_period_needs_its_year_and_must_end_there():
+    payload = snapshot_payload("ncses", "10564_data.csv")
+    options = dict(payload.extra["options"])
+    with pytest.raises(ValueError, match="ends in 2022"):
+        ncses.parse_ncses_long(payload, {**options, "year": 2021})
+    without_year = {k: v for k, v in options.items() if k != "year"}
+    with pytest.raises(ValueError, match="needs `year`"):
+        ncses.parse_ncses_long(payload, without_year)

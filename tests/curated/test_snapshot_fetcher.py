@@ -23,6 +23,8 @@ EXPECTED_INDICATORS = {
     "top500_systems", "top500_rmax_share", "unga_states_closer", "unga_mean_agreement",
     "liberal_democracy", "electoral_democracy", "freedom_house_total", "favourability",
     "chinese_students_us", "ai_vc_investment",
+    "cis_top1pct_share_frac", "cis_top1pct_share_whole", "se_top1pct_share_frac", "se_top1pct_share_full",
+    "se_top5pct_share_full", "se_top10pct_share_full", "gpu_cluster_capacity_h100e",
 }
 
 
@@ -68,10 +70,11 @@ def test_since_and_sources_filter():
 
 
 def test_curated_files_state_history_not_intentions(curated_frame):
-    # Curated files report what happened (OECD.AI's partial current year is `provisional`, still history);
+    # Curated files report what happened (OECD.AI's partial current year and Epoch's partial 2025 are
+    # `provisional`, still history);
     # none of them carries targets, pledges, claims or projections.
     assert curated_frame.filter(~pl.col("value_kind").is_in(HISTORY_KINDS)).height == 0
-    assert set(curated_frame.filter(pl.col("value_kind") == "provisional")["source"]) == {"oecd_ai"}
+    assert set(curated_frame.filter(pl.col("value_kind") == "provisional")["source"]) == {"oecd_ai", "epoch_clusters"}
 
 
 def test_unknown_parser_is_a_schema_drift():
