@@ -139,8 +139,20 @@ class DimensionSpec(_Strict):
     seed_citations: tuple[str, ...] = Field(min_length=1)
     coverage_threshold: float = Field(gt=0, le=1)  # weight share that must be present for a score
     min_indicators: int = Field(ge=1)
-    dirichlet_concentration: float = Field(gt=0)
+    # Computed from the member count by `concentration_for` when the catalog is parsed, never typed in the YAML.
+    dirichlet_concentration: float = 0.0
     gaps: tuple[str, ...] = ()  # the seed's proxies that have no pair series (documented, never scored)
+
+
+# Dirichlet concentration per member beyond the first: 4(k-1) gives an average weight a coefficient of variation of
+# about 0.5 (docs/methodology.md, "Weight uncertainty"), whatever the number of members k.
+CONCENTRATION_PER_MEMBER = 4.0
+
+
+def concentration_for(n_members: int) -> float:
+    """The weight-draw concentration of a dimension with `n_members` weighted indicators (≥ 1 for a single member,
+    whose weight is 1 in every draw anyway)."""
+    return max(CONCENTRATION_PER_MEMBER * (n_members - 1), 1.0)
 
 
 class Catalog:
@@ -248,6 +260,11 @@ def _validate_entry(raw: Any, *, position: int) -> IndicatorEntry:
 def _validate_dimension(name: str, raw: Any) -> DimensionSpec:
     if not isinstance(raw, dict):
         raise CatalogError(f"dimension {name}: (entry): expected a mapping", entry=name)
+    if "dirichlet_concentration" in raw:
+        raise CatalogError(
+            f"dimension {name}: dirichlet_concentration: computed from the member count (4(k-1)); remove it",
+            entry=name, field="dirichlet_concentration",
+        )
     try:
         return DimensionSpec.model_validate({"name": name, **raw})
     except ValidationError as exc:
@@ -292,8 +309,10 @@ def parse_catalog(document: Any) -> Catalog:
                     f"dimension {name}: gaps: {gap!r} is weighted in this dimension, so it is no gap",
                     entry=name, field="gaps",
                 )
-        if not any(name in e.dimensions for e in entries.values()):
+        members = sum(name in e.dimensions for e in entries.values())
+        if not members:
             raise CatalogError(f"dimension {name}: (entry): no indicator carries a weight for it", entry=name)
+        dimensions[name] = spec.model_copy(update={"dirichlet_concentration": concentration_for(members)})
     return Catalog(entries, dimensions)
 
 

@@ -58,7 +58,7 @@ def pair_observations(catalog: Catalog) -> pl.DataFrame:
 
 
 def tiny_catalog(members: dict[str, dict[str, float]], *, threshold: float = 0.5, min_indicators: int = 1,
-                 concentration: float = 10.0, directions: dict[str, str] | None = None) -> Catalog:
+                 directions: dict[str, str] | None = None) -> Catalog:
     """A catalog of count indicators `members[id] = {dimension: weight}`; every dimension must get one member."""
     directions = directions or {}
     entries: list[dict[str, Any]] = [
@@ -73,7 +73,7 @@ def tiny_catalog(members: dict[str, dict[str, float]], *, threshold: float = 0.5
     dimensions = {
         name: {
             "description": name, "seed_citations": ["test"], "coverage_threshold": threshold,
-            "min_indicators": min_indicators, "dirichlet_concentration": concentration,
+            "min_indicators": min_indicators,
         }
         for name in ("values", "cohesion", "influence", "legitimacy")
     }

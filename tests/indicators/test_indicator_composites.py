@@ -213,7 +213,7 @@ pair_values = st.tuples(st.floats(0.0, 1e6), st.floats(0.0, 1e6))
 )
 @settings(max_examples=40, deadline=None)
 def test_frame_level_invariants(values, bumped, extra, seed):
-    small = tiny_catalog(MEMBERS, threshold=0.01, min_indicators=1, concentration=3.0)
+    small = tiny_catalog(MEMBERS, threshold=0.01, min_indicators=1)
     present = {k: v for k, v in values.items() if v is not None}
     assume(present)
     obs = _observations(small, present)
@@ -234,7 +234,7 @@ def test_frame_level_invariants(values, bumped, extra, seed):
 
 
 def test_sensitivity_leave_one_out_and_flips():
-    small = tiny_catalog(MEMBERS, threshold=0.01, min_indicators=1, concentration=6.0)
+    small = tiny_catalog(MEMBERS, threshold=0.01, min_indicators=1)
     # All of China's shares above one half: no weighting can hand the lead to the US.
     same_side = _observations(small, {"alpha": (3.0, 1.0), "beta": (2.0, 1.0), "gamma": (5.0, 4.0)}, year=2010)
     # Shares straddle parity: some weightings flip the leader.
