@@ -77,13 +77,14 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout_s: float = 60
 
 def refresh_loop(database_url: str, stop: multiprocessing.Event, counter: multiprocessing.Value) -> None:
     """A refresh in the background: reload the embedded snapshot (each source one write transaction), repeatedly."""
+    from aitrack.jobs.catalog import current_catalog
     from aitrack.jobs.ingest import load_snapshot
     from db.session import make_engine
     from db.write import Writer
 
-    writer = Writer(make_engine(database_url))
+    writer, catalog = Writer(make_engine(database_url)), current_catalog()
     while not stop.is_set():
-        load_snapshot(writer)
+        load_snapshot(writer, catalog)
         with counter.get_lock():
             counter.value += 1
 

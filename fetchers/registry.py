@@ -38,6 +38,9 @@ class SourceSpec:
     # Secret settings this source takes, e.g. ("api_key",) → AITRACK_OPENALEX_API_KEY; never logged or stored.
     credentials: tuple[str, ...] = ()
     http: HttpPolicy = field(default_factory=HttpPolicy)
+    # True when the source's rows are named from the catalog's series map (`Catalog.series_map`): its Query takes
+    # `series`, its snapshot parsers the option `series`, and no module or manifest repeats code → indicator, unit.
+    series_from_catalog: bool = False
 
     @property
     def id(self) -> str:
@@ -66,6 +69,7 @@ _LIVE: tuple[SourceSpec, ...] = (
         worldbank.WorldBankFetcher.info, "live", worldbank.WorldBankFetcher(),
         parsers={"worldbank.api_json": worldbank.parse_api_json, "worldbank.bulk_csv": worldbank.parse_bulk_csv,
                  "worldbank.derived_wide_csv": worldbank.parse_derived_wide_csv},
+        series_from_catalog=True,
     ),
     SourceSpec(
         openalex.OpenAlexFetcher.info, "live", openalex.OpenAlexFetcher(),
@@ -105,7 +109,9 @@ SOURCES: dict[str, SourceSpec] = {
     for spec in (
         *_LIVE,
         *(SourceSpec(info, "curated") for info in CURATED_SOURCES.values()),
-        SourceSpec(SnapshotFetcher.info, "snapshot", SnapshotFetcher(SNAPSHOT_PARSERS)),
+        SourceSpec(SnapshotFetcher.info, "snapshot", SnapshotFetcher(SNAPSHOT_PARSERS, series_parsers=frozenset(
+            name for spec in _LIVE if spec.series_from_catalog for name in spec.parsers
+        ))),
         SourceSpec(UserFetcher.info, "user", UserFetcher()),
         SourceSpec(DERIVED_SOURCE, "derived"),
     )

@@ -147,14 +147,19 @@ def payload_for(entry: ManifestEntry, content: bytes) -> RawPayload:
     )
 
 
-def parse_payload(payload: RawPayload, parsers: dict[str, SnapshotParser]) -> pl.DataFrame:
+def parse_payload(payload: RawPayload, parsers: dict[str, SnapshotParser],
+                  series: dict[str, tuple[str, str]] | None = None) -> pl.DataFrame:
+    """`series`: given to parsers that name their rows from the catalog's series map (None for the others)."""
     """Dispatch one snapshot payload to the parser its manifest entry names; check what comes back."""
     name = payload.extra.get("parser")
     label = payload.extra.get("file", payload.url)
     parser = parsers.get(name) if isinstance(name, str) else None
     if parser is None:
         raise SchemaDriftError(f"snapshot file {label}: no parser named {name!r}")
-    frame = validate_observations(parser(payload, dict(payload.extra.get("options") or {})))
+    options = dict(payload.extra.get("options") or {})
+    if series is not None:
+        options = {"series": dict(series), **options}
+    frame = validate_observations(parser(payload, options))
     strays = frame.filter(pl.col("source") != payload.source)
     if strays.height:
         raise SchemaDriftError(
@@ -168,6 +173,9 @@ class SnapshotQuery(SourceQuery):
     """Which part of the snapshot to load: all of it by default, or only some source ids."""
 
     sources: tuple[str, ...] | None = None
+    # Source id → its series map (provider code → catalog indicator and unit), from the catalog; handed to every
+    # parser as the option `series`, so manifests keep the files' origin only.
+    series: dict[str, dict[str, tuple[str, str]]] = {}
 
 
 class SnapshotFetcher(Fetcher):
@@ -186,9 +194,12 @@ class SnapshotFetcher(Fetcher):
     )
     Query: ClassVar[type[SourceQuery]] = SnapshotQuery
 
-    def __init__(self, parsers: dict[str, SnapshotParser], root: Path | None = None) -> None:
-        # The parser table is handed in by the registry (every source's parsers), so this module imports no fetcher.
+    def __init__(self, parsers: dict[str, SnapshotParser], root: Path | None = None,
+                 series_parsers: frozenset[str] = frozenset()) -> None:  # fmt: skip
+        # The parser table is handed in by the registry (every source's parsers), so this module imports no fetcher;
+        # `series_parsers` are the parser keys that take the catalog's series map as their `series` option.
         self.parsers = dict(parsers)
+        self.series_parsers = frozenset(series_parsers)
         self.root = Path(root) if root is not None else SNAPSHOT_ROOT
 
     def extract(self, query: SourceQuery, client: "httpx.Client | None" = None) -> list[RawPayload]:
@@ -209,4 +220,9 @@ class SnapshotFetcher(Fetcher):
         return payloads
 
     def transform(self, payloads: list[RawPayload], query: SourceQuery) -> pl.DataFrame:
-        return stack_observations([parse_payload(p, self.parsers) for p in payloads], since=query.since)
+        maps = getattr(query, "series", {}) or {}
+        frames = [
+            parse_payload(p, self.parsers, maps.get(p.source, {}) if p.extra.get("parser") in self.series_parsers else None)
+            for p in payloads
+        ]
+        return stack_observations(frames, since=query.since)

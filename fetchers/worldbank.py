@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 import polars as pl
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from fetchers.base import (
     CountryResolver,
@@ -26,36 +26,36 @@ from fetchers.errors import SchemaDriftError, SourceQueryError
 
 SOURCE_ID = "worldbank"
 
-# WDI code → (catalog indicator, unit). Codes outside this table are still fetched when a query names them.
-WDI_SERIES: dict[str, tuple[str, str]] = {
-    "GB.XPD.RSDV.GD.ZS": ("gerd_pct_gdp", "pct_gdp"),
-    "SP.POP.SCIE.RD.P6": ("researchers_per_million", "per_million"),
-    "NY.GDP.MKTP.CD": ("gdp_usd", "usd"),
-    "NY.GDP.MKTP.PP.CD": ("gdp_ppp_usd", "usd_ppp"),
-    "NY.GDP.PCAP.CD": ("gdp_per_capita_usd", "usd"),
-    "TX.VAL.TECH.CD": ("hightech_exports", "usd"),
-    "TX.VAL.TECH.MF.ZS": ("hightech_exports_pct_manuf", "pct"),
-    "BX.GSR.ROYL.CD": ("ip_receipts", "usd"),
-    "BM.GSR.ROYL.CD": ("ip_payments", "usd"),
-    "SP.POP.TOTL": ("population", "people"),
-}
-DEFAULT_CODES = tuple(WDI_SERIES)
+# WDI code → (catalog indicator, unit). The map is not kept here: it is the catalog's (`Catalog.series_map`), handed
+# in by the application as the query's `series` (live) or the parser option `series` (snapshot files).
+SeriesMap = dict[str, tuple[str, str]]
 _WDI_CODE = re.compile(r"^[A-Z0-9_]+(\.[A-Z0-9_]+)*$")
 MAX_PAGES = 100  # a cap on paging: per_page=1000 × 3 countries never needs more than one page per indicator
 
 
-def series_for(code: str) -> tuple[str, str]:
+def series_for(code: str, series: SeriesMap) -> tuple[str, str]:
     """Catalog id and unit for a WDI code; an uncatalogued code keeps its own name (`wdi_<code>`) and unit `as_published`."""
-    if code in WDI_SERIES:
-        return WDI_SERIES[code]
+    if code in series:
+        indicator, unit = series[code]
+        return indicator, unit
     return "wdi_" + code.lower().replace(".", "_"), "as_published"
 
 
 class WorldBankQuery(SourceQuery):
-    indicators: tuple[str, ...] = DEFAULT_CODES
+    # WDI code → (catalog indicator, unit): the catalog's map (aitrack passes `Catalog.series_map("worldbank")`).
+    series: dict[str, tuple[str, str]] = {}
+    # Codes to fetch; default: every code of `series`.
+    indicators: tuple[str, ...] = ()
     countries: tuple[str, ...] = ("USA", "CHN", "WLD")
     since: int | None = 1990
     per_page: int = 1000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_codes(cls, values: Any) -> Any:
+        if isinstance(values, dict) and not values.get("indicators"):
+            values = {**values, "indicators": tuple(values.get("series") or ())}
+        return values
 
     @field_validator("indicators")
     @classmethod
@@ -117,7 +117,8 @@ def _load_api_page(payload: RawPayload) -> tuple[dict, list]:
 def parse_api_json(payload: RawPayload, options: dict) -> pl.DataFrame:
     """One API v2 page `[meta, rows]` → observations. Null values are skipped; aggregates dropped by the mapping file.
 
-    options: `indicator`/`unit` override the WDI table (needed for uncatalogued codes); `countries` keeps only those.
+    options: `series` (WDI code → catalog indicator and unit), `indicator`/`unit` override it; `countries` keeps only
+    those.
     """
     meta, rows = _load_api_page(payload)
     resolve = CountryResolver(SOURCE_ID)
@@ -138,7 +139,7 @@ def parse_api_json(payload: RawPayload, options: dict) -> pl.DataFrame:
             continue
         if not re.fullmatch(r"\d{4}", str(date)):
             raise SchemaDriftError(f"worldbank: date {date!r} is not a year ({payload.url})")
-        indicator, unit = series_for(code)
+        indicator, unit = series_for(code, options.get("series") or {})
         records.append({
             "indicator": options.get("indicator", indicator),
             "country": country,
@@ -163,7 +164,8 @@ def _date_or_none(text: Any, payload: RawPayload) -> str | None:
 def parse_bulk_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
     """`API_<code>_DS2_en_csv_v2_<n>.csv` → observations. Preamble gives "Last Updated Date" (the vintage).
 
-    options: `indicator`/`unit` (default from the WDI table), `countries` to keep (default: every country and WLD/EUU).
+    options: `series` (WDI code → catalog indicator and unit; the file's Indicator Code is looked up), `indicator`/`unit`
+    override it; `countries` to keep (default: every country and WLD/EUU).
     """
     try:
         text = payload.content.decode("utf-8-sig")
@@ -192,7 +194,7 @@ def parse_bulk_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
         country = resolve(row[1])
         if country is None or (keep and country not in keep):
             continue
-        indicator, unit = series_for(row[code_at])
+        indicator, unit = series_for(row[code_at], options.get("series") or {})
         for at, year in years:
             cell = row[at].strip() if at < len(row) else ""
             if not cell:
@@ -216,12 +218,13 @@ def parse_bulk_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
 def parse_derived_wide_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
     """A reshaped extract `year,<col>,…` (e.g. WDI GDP carried in another dataset) → observations.
 
-    options (all required): `indicator`, `unit`, `source_series`, `columns` {column name: ISO3}. Used only for
-    snapshot files whose manifest says how they were derived; the live fetcher never sees this layout.
+    options: `source_series` (the WDI code, looked up in `series`) and `columns` {column name: ISO3}, both required.
+    Used only for snapshot files whose manifest says how they were derived; the live fetcher never sees this layout.
     """
-    for key in ("indicator", "unit", "source_series", "columns"):
+    for key in ("source_series", "columns"):
         if key not in options:
             raise ValueError(f"worldbank.derived_wide_csv needs option '{key}'")
+    indicator, unit = series_for(options["source_series"], options.get("series") or {})
     try:
         reader = csv.DictReader(io.StringIO(payload.content.decode("utf-8-sig")))
         rows = list(reader)
@@ -240,8 +243,8 @@ def parse_derived_wide_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
             if not cell or cell.upper() == "NA":
                 continue
             records.append({
-                "indicator": options["indicator"], "country": country, "year": int(row["year"]),
-                "value": float(cell), "unit": options["unit"], "source_series": options["source_series"],
+                "indicator": indicator, "country": country, "year": int(row["year"]),
+                "value": float(cell), "unit": unit, "source_series": options["source_series"],
             })
     return observations_from_records(records, payload, source=SOURCE_ID)
 
@@ -284,6 +287,6 @@ class WorldBankFetcher(Fetcher):
         return payloads
 
     def transform(self, payloads: list[RawPayload], query: WorldBankQuery) -> pl.DataFrame:
-        options = {"countries": list(query.countries)}
+        options = {"countries": list(query.countries), "series": dict(query.series)}
         frames = [parse_api_json(p, options) for p in payloads]
         return concat_observations(frames, source=SOURCE_ID, what=f"{', '.join(query.indicators)}")

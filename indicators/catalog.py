@@ -192,6 +192,20 @@ class Catalog:
                 seen.append(ref.source)
         return seen
 
+    def series_map(self, source: str) -> dict[str, tuple[str, str]]:
+        """The provider's series code → (indicator id, unit) for one source: the one map a fetcher or snapshot parser
+        uses to name what it parsed (a code claimed by two indicators is a catalog error)."""
+        found: dict[str, tuple[str, str]] = {}
+        for entry in self:
+            for ref in entry.sources:
+                if ref.source != source:
+                    continue
+                if ref.series in found and found[ref.series][0] != entry.id:
+                    raise CatalogError(f"{entry.id}: sources: {source} series {ref.series!r} already names "
+                                       f"{found[ref.series][0]}", entry=entry.id, field="sources")  # fmt: skip
+                found[ref.series] = (entry.id, entry.unit)
+        return found
+
     def dimension_weights(self, dimension: str) -> dict[str, float]:
         """Nominal weights of the dimension's member indicators, in catalog order."""
         if dimension not in self.dimensions:

@@ -20,7 +20,6 @@ from contracts.records import CrossoverRow
 from db.migrate import upgrade
 from db.read import Reader
 from db.write import Writer
-from fetchers.registry import SOURCES
 
 SLICE_SOURCES = ("owid", "worldbank", "oecd", "unga")
 FORECAST_INDICATORS = ("ai_papers", "ai_patent_applications", "gerd_pct_gdp", "unga_states_closer", "unga_mean_agreement")
@@ -39,23 +38,9 @@ class RealDbSummary:
     backtest_run_id: str
 
 
-def load_slice(writer: Writer, sources: tuple[str, ...] = SLICE_SOURCES) -> list[ingest.SourceOutcome]:
-    """The slice's snapshot files through the same loader `aitrack run` uses, restricted to SLICE_SOURCES."""
-    from fetchers.snapshot import SnapshotFetcher, SnapshotQuery
-
-    snapshot = SOURCES["snapshot"].fetcher
-    fetcher = SnapshotFetcher(snapshot.parsers, snapshot.root)  # type: ignore[union-attr]
-    query = SnapshotQuery(sources=sources)
-    outcomes = []
-    for source in sources:
-        group = [p for p in fetcher.extract(query, None) if p.source == source]
-        records = [ingest.payload_record(p, licence=p.extra["licence"], citation=p.extra["citation"],
-                                         redistributable=p.extra["redistributable"]) for p in group]  # fmt: skip
-        outcomes.append(ingest.store(
-            writer, run_source=source, trigger="offline", sources=[ingest.source_record(SOURCES[source].info)],
-            payloads=records, observations=fetcher.transform(group, query), started_at=group[0].retrieved_at, t0=0.0,
-        ))  # fmt: skip
-    return outcomes
+def load_slice(writer: Writer, catalog, sources: tuple[str, ...] = SLICE_SOURCES) -> list[ingest.SourceOutcome]:
+    """The slice's snapshot files through the same loader `aitrack run` uses, restricted to `sources`."""
+    return ingest.load_snapshot(writer, catalog, sources=sources)
 
 
 def build_real_db(engine: Engine, sources: tuple[str, ...] = SLICE_SOURCES) -> RealDbSummary:
@@ -63,7 +48,7 @@ def build_real_db(engine: Engine, sources: tuple[str, ...] = SLICE_SOURCES) -> R
     reader, writer = Reader(engine), Writer(engine)
     catalog = current_catalog(reader)
     sync_catalog(writer, catalog)
-    load_slice(writer, sources)
+    load_slice(writer, catalog, sources)
     evidence_rows = ingest.load_evidence(writer)
     build.build(reader, writer, catalog, n_draws=200, seed=SEED)
     backtest = forecast.forecast_subjects(

@@ -98,9 +98,9 @@ def refresh(
             if source and set(source) != {"snapshot"}:
                 raise UsageError("--offline loads the whole embedded snapshot; drop --source or use --source snapshot")
             with render.SourceProgress([]) as progress:
-                outcomes = ingest.load_snapshot(ctx.writer, progress=progress)
+                outcomes = ingest.load_snapshot(ctx.writer, catalog, progress=progress)
         else:
-            plan = ingest.live_plan(ctx.settings, sources=source, since=since)
+            plan = ingest.live_plan(ctx.settings, catalog, sources=source, since=since)
             with render.SourceProgress([f.info.id for f, _, _ in plan]) as progress:
                 outcomes = ingest.run_fetchers(
                     ctx.writer, plan, trigger="refresh", workers=ctx.settings.refresh_workers, progress=progress

@@ -99,14 +99,21 @@ def _failed(writer: Writer, source: str, trigger: str, started_at: datetime, t0:
     return SourceOutcome(source=source, status="failed", seconds=time.perf_counter() - t0, error=message)
 
 
-def load_snapshot(writer: Writer, *, root: Path | None = None, progress: ProgressCallback = _noop) -> list[SourceOutcome]:
+def series_maps(catalog: Catalog) -> dict[str, dict[str, tuple[str, str]]]:
+    """Source id → the catalog's series map for it (provider code → indicator, unit): what fetchers and snapshot
+    parsers name their rows with, so that no fetcher module or manifest repeats it."""
+    return {sid: catalog.series_map(sid) for sid, spec in SOURCES.items() if spec.series_from_catalog}
+
+
+def load_snapshot(writer: Writer, catalog: Catalog, *, root: Path | None = None, progress: ProgressCallback = _noop,
+                  sources: Sequence[str] | None = None) -> list[SourceOutcome]:  # fmt: skip
     """Load the embedded snapshot: each source's files in its own transaction, recorded as an `offline` run."""
     from fetchers.snapshot import SnapshotFetcher
 
     fetcher = SOURCES["snapshot"].fetcher
     if root is not None:
-        fetcher = SnapshotFetcher(fetcher.parsers, root)  # type: ignore[union-attr]
-    query = fetcher.Query()  # type: ignore[union-attr]
+        fetcher = SnapshotFetcher(fetcher.parsers, root, fetcher.series_parsers)  # type: ignore[union-attr]
+    query = fetcher.Query(series=series_maps(catalog), sources=tuple(sources) if sources else None)  # type: ignore[union-attr]
     payloads = fetcher.extract(query, None)  # type: ignore[union-attr]
     by_source: dict[str, list[RawPayload]] = defaultdict(list)
     for payload in payloads:
@@ -192,7 +199,7 @@ def http_config(settings) -> "HttpConfig":  # noqa: F821 - imported lazily
     )
 
 
-def live_plan(settings, *, sources: Sequence[str] | None, since: int | None) -> FetchPlan:
+def live_plan(settings, catalog: Catalog, *, sources: Sequence[str] | None, since: int | None) -> FetchPlan:
     """(fetcher, query, client factory) for each requested live source; an unknown id is a usage error."""
     from fetchers.http import build_client
 
@@ -209,7 +216,10 @@ def live_plan(settings, *, sources: Sequence[str] | None, since: int | None) -> 
         spec = SOURCES[sid]
         fetcher = spec.fetcher
         assert fetcher is not None
-        query = fetcher.Query(since=since) if since is not None else fetcher.Query()
+        options: dict = {} if since is None else {"since": since}
+        if spec.series_from_catalog:  # the fetcher names its rows from the catalog's series map
+            options["series"] = catalog.series_map(sid)
+        query = fetcher.Query(**options)
 
         def factory(sid=sid, base=spec.base_url):
             return build_client(sid, base, config)

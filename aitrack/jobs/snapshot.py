@@ -33,7 +33,7 @@ def prepare_snapshot_database(engine: Engine, *, progress: ingest.ProgressCallba
     reader, writer = Reader(engine), Writer(engine)
     catalog = current_catalog(reader)
     sync_catalog(writer, catalog)
-    outcomes = ingest.load_snapshot(writer, **({"progress": progress} if progress else {}))
+    outcomes = ingest.load_snapshot(writer, catalog, **({"progress": progress} if progress else {}))
     n_evidence = ingest.load_evidence(writer)
     result = build.build(reader, writer, catalog, n_draws=n_draws, seed=seed)
     return SnapshotDatabase(reader, writer, catalog, outcomes, n_evidence, result)

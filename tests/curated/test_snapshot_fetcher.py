@@ -103,8 +103,14 @@ def test_registered_fetchers():
 
 
 def test_whole_snapshot_passes_the_contract():
-    fetcher = SnapshotFetcher(SNAPSHOT_PARSERS, SNAPSHOT_ROOT)
-    frame = fetcher.transform(fetcher.extract(SnapshotQuery()), SnapshotQuery())
+    from aitrack.jobs.ingest import series_maps
+    from indicators.catalog import load_catalog
+
+    fetcher = SOURCES["snapshot"].fetcher
+    query = SnapshotQuery(series=series_maps(load_catalog()))
+    frame = fetcher.transform(fetcher.extract(query), query)
+    # Every row is named by the catalog: no World Bank code falls back to an uncatalogued `wdi_…` id.
+    assert not frame.filter(pl.col("indicator").str.starts_with("wdi_")).height
     assert validate_observations(frame).height == frame.height > 0
     assert EXPECTED_INDICATORS <= set(frame["indicator"].unique())
 

@@ -6,12 +6,15 @@ import polars as pl
 import pytest
 
 from fetchers.registry import SNAPSHOT_PARSERS
+from indicators.catalog import load_catalog
 from fetchers.snapshot import SNAPSHOT_ROOT, load_manifests, payload_for
 from fetchers.errors import SchemaDriftError
 
 from .conftest import value, with_content
 
 WDI_DIR = SNAPSHOT_ROOT / "worldbank"
+# The catalog names the World Bank series (Catalog.series_map): the one code → indicator, unit map.
+WDI_SERIES = load_catalog().series_map("worldbank")
 FILES = {
     "TX.VAL.TECH.CD": ("API_TX.VAL.TECH.CD_from_WDI_topic14_2021-09-15.csv", "hightech_exports", "usd"),
     "TX.VAL.TECH.MF.ZS": ("API_TX.VAL.TECH.MF.ZS_from_WDI_topic14_2021-09-15.csv", "hightech_exports_pct_manuf", "pct"),
@@ -48,7 +51,7 @@ def _payload(code: str):
 
 def _parse(code: str) -> pl.DataFrame:
     entry, payload = _payload(code)
-    return SNAPSHOT_PARSERS[entry.parser](payload, dict(entry.options))
+    return SNAPSHOT_PARSERS[entry.parser](payload, {**entry.options, "series": WDI_SERIES})
 
 
 @pytest.mark.parametrize("code,country,year,expected", STATED)
@@ -96,4 +99,4 @@ def test_a_file_cut_short_is_a_schema_drift():
 
 def _parse_bytes(code: str, content: bytes) -> pl.DataFrame:
     entry, payload = _payload(code)
-    return SNAPSHOT_PARSERS[entry.parser](with_content(payload, content), dict(entry.options))
+    return SNAPSHOT_PARSERS[entry.parser](with_content(payload, content), {**entry.options, "series": WDI_SERIES})

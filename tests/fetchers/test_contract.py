@@ -12,6 +12,7 @@ from conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers import epoch, oecd, openalex, owid, worldbank
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery
+from indicators.catalog import load_catalog
 from fetchers.registry import LIVE_SOURCE_IDS, SNAPSHOT_PARSERS, SOURCES, fetchers
 
 FETCHERS = fetchers()
@@ -21,7 +22,7 @@ LIVE_PARSERS = {name: fn for sid in LIVE_SOURCE_IDS for name, fn in SOURCES[sid]
 
 def _worldbank_case():
     return ([payload(fixture_bytes("worldbank", f"gerd_page{n}.json"), "worldbank", extra={"page": n}) for n in (1, 2)],
-            worldbank.WorldBankQuery(indicators=("GB.XPD.RSDV.GD.ZS",)))
+            worldbank.WorldBankQuery(series=load_catalog().series_map("worldbank"), indicators=("GB.XPD.RSDV.GD.ZS",)))
 
 
 def _owid_case():

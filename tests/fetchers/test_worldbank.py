@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError, SourceQueryError
+from indicators.catalog import load_catalog
 from fetchers.worldbank import (
     WorldBankFetcher,
     WorldBankQuery,
@@ -26,7 +27,10 @@ BASE = WorldBankFetcher.default_base_url
 GERD_PATH = "/v2/country/USA;CHN;WLD/indicator/GB.XPD.RSDV.GD.ZS"
 ERROR_BODY = json.dumps([{"message": [{"id": "120", "key": "Invalid value", "value": "The provided parameter value is not valid"}]}])
 EMPTY_BODY = json.dumps([{"page": 1, "pages": 0, "per_page": 1000, "total": 0, "sourceid": "2", "lastupdated": "2026-07-13"}, None])
-GERD_QUERY = WorldBankQuery(indicators=("GB.XPD.RSDV.GD.ZS",), since=2015)
+# The catalog names the World Bank series (the one code → indicator, unit map); the application hands it in.
+SERIES = load_catalog().series_map("worldbank")
+OPTIONS = {"series": SERIES}
+GERD_QUERY = WorldBankQuery(series=SERIES, indicators=("GB.XPD.RSDV.GD.ZS",), since=2015)
 
 
 def bulk_payload(name: str):
@@ -45,7 +49,7 @@ def value(frame: pl.DataFrame, country: str, year: int, indicator: str | None = 
 
 
 def test_api_page_parses_values_skips_nulls_and_dates_the_vintage():
-    frame = parse_api_json(payload(fixture_bytes("worldbank", "gerd_page1.json"), "worldbank"), {})
+    frame = parse_api_json(payload(fixture_bytes("worldbank", "gerd_page1.json"), "worldbank"), OPTIONS)
     raw_rows = json.loads(fixture_bytes("worldbank", "gerd_page1.json"))[1]
     non_null = [r for r in raw_rows if r["value"] is not None]
     assert frame.height == len(non_null) < len(raw_rows)
@@ -56,8 +60,8 @@ def test_api_page_parses_values_skips_nulls_and_dates_the_vintage():
 
 
 def test_api_values_match_the_bulk_csv_of_the_same_release():
-    api = pl.concat([parse_api_json(payload(fixture_bytes("worldbank", f"gerd_page{n}.json"), "worldbank"), {}) for n in (1, 2)])
-    bulk = parse_bulk_csv(bulk_payload("API_GB.XPD.RSDV.GD.ZS_DS2_en_csv_v2_232.csv"), {})
+    api = pl.concat([parse_api_json(payload(fixture_bytes("worldbank", f"gerd_page{n}.json"), "worldbank"), OPTIONS) for n in (1, 2)])
+    bulk = parse_bulk_csv(bulk_payload("API_GB.XPD.RSDV.GD.ZS_DS2_en_csv_v2_232.csv"), OPTIONS)
     joined = api.join(bulk, on=["country", "year"], suffix="_bulk")
     assert joined.height == api.height
     assert (joined["value"] == joined["value_bulk"]).all()
@@ -67,7 +71,7 @@ def test_api_values_match_the_bulk_csv_of_the_same_release():
 
 
 def test_real_api_example_drops_aggregates_and_keeps_lastupdated():
-    frame = parse_api_json(payload(fixture_bytes("worldbank", "trase_gdp_example.json"), "worldbank"), {})
+    frame = parse_api_json(payload(fixture_bytes("worldbank", "trase_gdp_example.json"), "worldbank"), OPTIONS)
     assert frame["country"].to_list() == ["ARG"]  # CSS, CEB, EAR are World Bank aggregates
     assert frame["vintage"].to_list() == ["2020-03-18"]
     assert frame["indicator"].to_list() == ["gdp_usd"]
@@ -75,19 +79,19 @@ def test_real_api_example_drops_aggregates_and_keeps_lastupdated():
 
 def test_error_body_with_http_200_is_a_query_error():
     with pytest.raises(SourceQueryError, match="Invalid value"):
-        parse_api_json(payload(ERROR_BODY.encode(), "worldbank"), {})
+        parse_api_json(payload(ERROR_BODY.encode(), "worldbank"), OPTIONS)
 
 
 def test_truncated_json_is_schema_drift():
     content = fixture_bytes("worldbank", "gerd_page1.json")
     with pytest.raises(SchemaDriftError):
-        parse_api_json(payload(content[: len(content) // 2], "worldbank"), {})
+        parse_api_json(payload(content[: len(content) // 2], "worldbank"), OPTIONS)
 
 
 def test_renamed_field_is_schema_drift():
     text = fixture_bytes("worldbank", "gerd_page1.json").decode().replace('"countryiso3code"', '"countryIso3"')
     with pytest.raises(SchemaDriftError, match="countryiso3code"):
-        parse_api_json(payload(text.encode(), "worldbank"), {})
+        parse_api_json(payload(text.encode(), "worldbank"), OPTIONS)
 
 
 @settings(max_examples=50)
@@ -193,7 +197,7 @@ def test_fetcher_429_with_retry_after_then_success(respx_mock, fast_client):
         httpx.Response(429, headers={"Retry-After": "1"}),
         httpx.Response(200, content=fixture_bytes("worldbank", "population.json")),
     ])
-    query = WorldBankQuery(indicators=("SP.POP.TOTL",))
+    query = WorldBankQuery(series=SERIES, indicators=("SP.POP.TOTL",))
     fetcher = WorldBankFetcher()
     with fast_client(WorldBankFetcher) as client:
         frame = fetcher.transform(fetcher.extract(query, client), query)
@@ -207,7 +211,7 @@ def test_fetcher_503_twice_then_success(respx_mock, fast_client):
         httpx.Response(503), httpx.Response(503),
         httpx.Response(200, content=fixture_bytes("worldbank", "population.json")),
     ])
-    query = WorldBankQuery(indicators=("SP.POP.TOTL",))
+    query = WorldBankQuery(series=SERIES, indicators=("SP.POP.TOTL",))
     with fast_client(WorldBankFetcher) as client:
         payloads = WorldBankFetcher().extract(query, client)
     assert route.call_count == 3 and len(fast_client.sleeps) == 2
@@ -242,5 +246,5 @@ def test_query_is_typed_and_strict():
 
 def test_uncatalogued_wdi_code_keeps_its_own_name():
     text = fixture_bytes("worldbank", "population.json").decode().replace("SP.POP.TOTL", "SP.POP.XYZ")
-    frame = parse_api_json(payload(text.encode(), "worldbank"), {})
+    frame = parse_api_json(payload(text.encode(), "worldbank"), OPTIONS)
     assert set(frame["indicator"]) == {"wdi_sp_pop_xyz"} and set(frame["source_series"]) == {"SP.POP.XYZ"}

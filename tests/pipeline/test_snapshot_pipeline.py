@@ -25,7 +25,7 @@ def loaded(engine):
     repo = Store(Reader(engine), Writer(engine))
     catalog = current_catalog(repo.reader)
     sync_catalog(repo.writer, catalog)
-    first = ingest.load_snapshot(repo.writer)
+    first = ingest.load_snapshot(repo.writer, current_catalog(repo.reader))
     return repo, catalog, first
 
 
@@ -34,7 +34,7 @@ def test_snapshot_loads_every_source_and_a_second_load_adds_nothing(loaded):
     assert first and all(o.status == "ok" for o in first), [o for o in first if o.status != "ok"]
     assert sum(o.added for o in first) > 50_000
     n = repo.reader.table_counts()["observation"]
-    second = ingest.load_snapshot(repo.writer)
+    second = ingest.load_snapshot(repo.writer, current_catalog(repo.reader))
     assert sum(o.added + o.revised for o in second) == 0
     assert sum(o.unchanged for o in second) == sum(o.added for o in first)
     assert repo.reader.table_counts()["observation"] == n
