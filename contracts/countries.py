@@ -13,6 +13,15 @@ SHORT_NAMES: dict[str, str] = {"USA": "United States", "CHN": "China", "GBR": "U
                                "RUS": "Russia", "IRN": "Iran", "TWN": "Taiwan", "VNM": "Vietnam"}
 
 
+def is_valid_code(code: str) -> bool:
+    """True for an ISO3 country code or one of the aggregates the project keeps."""
+    if code in KNOWN_AGGREGATES:
+        return True
+    import pycountry
+
+    return pycountry.countries.get(alpha_3=code) is not None
+
+
 @lru_cache(maxsize=4096)
 def country_name(code: str | None) -> str:
     """'China', 'United States', 'World'; the code itself when it is not a known country or aggregate."""

@@ -66,9 +66,4 @@ def to_iso3(label: str, source: str) -> str | None:
     return record.alpha_3
 
 
-def is_valid_code(code: str) -> bool:
-    """True for an ISO3 country code or one of the aggregates the project keeps."""
-    if code in KNOWN_AGGREGATES:
-        return True
-    return pycountry.countries.get(alpha_3=code) is not None
 

@@ -18,7 +18,7 @@ from pydantic import Field
 from contracts.kinds import VALUE_KINDS
 from contracts.observations import OBSERVATION_SCHEMA, utcnow, validate_observations
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
-from fetchers.countries import is_valid_code
+from contracts.countries import is_valid_code
 from fetchers.errors import FetchError
 
 if TYPE_CHECKING:

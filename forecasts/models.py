@@ -309,11 +309,10 @@ class ProphetTrend:
 def _quiet_prophet_loggers() -> None:
     for noisy in ("cmdstanpy", "prophet", "prophet.plot"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    try:
-        # cmdstanpy sets its logger's level on first use; make that happen now, then lower it.
-        from cmdstanpy.utils import get_logger
-    except ImportError:
-        return
+    # cmdstanpy (Prophet's Stan runner, a dependency of prophet) sets its logger's level on first use; make that
+    # happen now, then lower it.
+    from cmdstanpy.utils import get_logger
+
     get_logger().setLevel(logging.CRITICAL)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pycountry
 
-from contracts.countries import KNOWN_AGGREGATES, country_name
+from contracts.countries import KNOWN_AGGREGATES, country_name, is_valid_code
 from contracts.pair import DEFAULT_PAIR, PAIR_CODE
-from fetchers.countries import is_valid_code
 
 # Codes kept as observations that are not countries; they never count as "a state" in derived series.
 AGGREGATE_CODES: frozenset[str] = frozenset(KNOWN_AGGREGATES)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 from functools import lru_cache
 
-from fetchers.countries import MAPPING_DIR, is_valid_code
+from contracts.countries import is_valid_code
+from fetchers.countries import MAPPING_DIR
 from fetchers.errors import SchemaDriftError
 
 UN_MEMBERS_FILE = MAPPING_DIR / "un_members_2024.csv"

@@ -7,7 +7,7 @@ import csv
 import polars as pl
 import pytest
 
-from fetchers.countries import is_valid_code
+from contracts.countries import is_valid_code
 from fetchers.curated import freedomhouse, oecd_ai, opendoors, pew
 from fetchers.errors import SchemaDriftError
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from pydantic import BaseModel
 
-from conftest import SNAPSHOT, fixture_bytes, payload
+from tests.fetchers.conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers import epoch, oecd, openalex, owid, worldbank
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery

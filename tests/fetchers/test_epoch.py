@@ -12,7 +12,7 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SNAPSHOT, payload
+from tests.fetchers.conftest import SNAPSHOT, payload
 from contracts.observations import validate_observations
 from fetchers.epoch import EpochFetcher, EpochQuery, parse_models_csv
 from fetchers.errors import EmptyDataError, SchemaDriftError

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 import respx
 
-from conftest import SNAPSHOT, fixture_bytes, payload
+from tests.fetchers.conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError
 from fetchers.oecd import DATAFLOWS, OecdFetcher, OecdQuery, parse_sdmx_csv

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from conftest import SNAPSHOT, fixture_bytes, payload
+from tests.fetchers.conftest import SNAPSHOT, fixture_bytes, payload
 from tests.conftest import SHARED_DATA
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError

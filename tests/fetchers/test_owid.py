@@ -9,7 +9,7 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SNAPSHOT, fixture_bytes, payload
+from tests.fetchers.conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError
 from fetchers.owid import GRAPHER_SERIES, OwidFetcher, OwidQuery, parse_grapher_csv, parse_grapher_metadata

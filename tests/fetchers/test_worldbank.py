@@ -11,7 +11,7 @@ import respx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SNAPSHOT, fixture_bytes, payload
+from tests.fetchers.conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError, SourceQueryError
 from indicators.catalog import load_catalog
