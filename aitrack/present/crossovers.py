@@ -226,10 +226,9 @@ def _p_horizon_header(views: Sequence[CrossoverView]) -> str:
 def display_headers(views: Sequence[CrossoverView]) -> list[str]:
     pairs = {v.pair for v in views} or {"CHN-USA"}
     challenger, incumbent = _names(sorted(pairs)[0]) if len(pairs) == 1 else ("challenger", "incumbent")
-    side = lambda code: country_name(code) if len(pairs) == 1 else code  # noqa: E731
     return ["Subject", "Question", "Leader", "Data end", "Status", "Median", "80% interval", "95% interval",
-            *(f"P(by {y})" for y in REPORT_YEARS), _p_horizon_header(views), "Unit", f"{side(challenger)}, last",
-            f"{side(incumbent)}, last", "Model", "Stale"]  # fmt: skip
+            *(f"P(by {y})" for y in REPORT_YEARS), _p_horizon_header(views), "Unit", f"{challenger} last",
+            f"{incumbent} last", "Model", "Stale"]  # fmt: skip
 
 
 def display_cells(view: CrossoverView, *, common_horizon: bool = True) -> list[str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 
 UNIT_LABELS = {
-    "count": "count", "people": "people", "usd": "current US$", "usd_ppp": "current international $ (PPP)",
-    "usd_const": "constant US$", "usd_million": "US$ million", "usd_ppp_million": "PPP US$ million",
-    "per_million": "per million people", "pct": "%", "pct_gdp": "% of GDP", "share": "share (0–1)",
-    "score": "score", "bn_cny": "billion yuan", "bn_usd": "US$ billion",
+    "count": "count", "people": "people", "usd": "current US$", "usd_ppp": "current PPP $", "usd_const": "constant US$",
+    "usd_million": "US$ million", "usd_ppp_million": "PPP $ million", "per_million": "per million people",
+    "pct": "%", "pct_gdp": "% of GDP", "share": "share (0–1)", "score": "score", "bn_cny": "billion yuan",
+    "bn_usd": "US$ billion",
 }  # fmt: skip
 DASH = "–"
 # Country names that take the article inside a sentence ("when does China pass the United States?").
-WITH_ARTICLE = {"USA": "the United States", "GBR": "the United Kingdom", "EUU": "the European Union",
+WITH_ARTICLE = {"USA": "the US", "GBR": "the United Kingdom", "EUU": "the European Union",
                 "NLD": "the Netherlands", "PHL": "the Philippines", "ARE": "the United Arab Emirates"}
 
 

@@ -153,5 +153,5 @@ def test_provenance_gives_the_payload_chain(client):
     assert current["fetch_command"] == f"aitrack payload {current['sha256']} > {current['sha256'][:12]}.raw"
     missing = client.get("/api/provenance", params={"indicator": "ai_papers", "country": "CHN", "year": 1901})
     assert missing.status_code == 404 and "2023" in missing.json()["valid"]
-    assert missing.json()["detail"] == "no stored value for ai_papers CHN 1901"
+    assert missing.json()["detail"].startswith("no stored value for ai_papers CHN 1901 (stored years: ")
     assert client.get("/api/provenance", params={"indicator": "ai_papers"}).status_code == 422
