@@ -82,9 +82,9 @@ class ApiData:
                               lambda: [v.as_dict() for v in crossovers.load(self.reader, self.catalog())])  # fmt: skip
 
     def dashboard(self) -> Any:
-        from aitrack.dashboard.render import load_dashboard_data
+        from aitrack.dashboard.data import load_dashboard_data
 
-        return self._relation(("dashboard",), lambda: load_dashboard_data(self.reader))
+        return self._relation(("dashboard",), lambda: load_dashboard_data(self.reader, self.catalog()))
 
     # the Vocabulary of aitrack.queries
     def _known(self, name: str, read: Callable[[], Any]) -> frozenset[str]:

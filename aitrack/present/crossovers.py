@@ -25,6 +25,13 @@ from contracts.observations import annual_only
 from contracts.records import REPORT_YEARS, CrossoverRow
 
 
+# The statuses in words without their years (filters, legends); `status_text` gives a row's full words.
+STATUS_LABELS: dict[str, str] = {
+    "already_crossed": "already passed", "likely_crossed": "likely already passed", "projected": "projected",
+    "not_within_horizon": "not projected by the horizon", "insufficient_data": "insufficient data",
+}  # fmt: skip
+
+
 def report_year_column(year: int) -> str:
     return f"p_by_{year}"
 

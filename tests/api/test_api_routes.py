@@ -243,11 +243,11 @@ def test_crossovers_are_the_presentation_of_the_view(client, fixture_db):
     by_subject = {r["subject"]: r for r in rows}
     papers = by_subject["ai_papers"]
     assert papers["leader_now"] == "CHN"  # CSET: 103493 vs 50039 in 2023
-    assert papers["question"] == "Does the United States regain the lead?"
+    assert papers["question"] == "Does the US regain the lead?"
     assert (papers["challenger_value"], papers["challenger_year"], papers["incumbent_value"]) == (103493.0, 2023, 50039.0)
     assert papers["unit"] == "count" and papers["name"].startswith("AI scholarly publications")
     gerd = by_subject["gerd_pct_gdp"]
-    assert gerd["leader_now"] == "USA" and gerd["question"] == "When does China pass the United States?"
+    assert gerd["leader_now"] == "USA" and gerd["question"] == "When does China pass the US?"
     assert (gerd["challenger_value"], gerd["incumbent_value"]) == (2.57729, 3.44716)  # World Bank 2023
 
 
