@@ -222,10 +222,11 @@ def run_main_job() -> None:
     reader, catalog, outcomes = prepared.reader, prepared.catalog, prepared.outcomes
     console.print(render.outcomes_table(outcomes, "Embedded snapshot"))
     console.print(f"seed evidence: {prepared.n_evidence} rows loaded")
-    outcome = build_and_forecast(ctx, catalog, prepared.build)
+    build_and_forecast(ctx, catalog, prepared.build)
     console.print(render.status_tables(reader.source_status(), reader.table_counts()))
     console.print(render.latest_values_table(reader.latest_observations(countries=list(DEFAULT_PAIR)), catalog))
-    views = crossover_presentation.load(reader, catalog, outcome.crossovers)
+    # The run just published is the official one: show it as every surface does (the stored rows, in their order).
+    views = crossover_presentation.load(reader, catalog)
     render.print_wide(render.crossover_table(views))
     written = render.write_crossover_files(ctx.settings.data_dir, views)
     written.append(write_report(reader, ctx.settings.data_dir / "report.html", catalog=catalog))

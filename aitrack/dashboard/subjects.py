@@ -14,8 +14,9 @@ import polars as pl
 from markupsafe import Markup
 
 from aitrack.dashboard.charts import (
-    ChartSpec, CountrySeries, CrossoverBand, EvidenceMarker, FanPoint, LegendItem, fan_chart, legend_items,
+    ChartSpec, CountrySeries, CrossoverBand, EvidenceMarker, FanPoint, fan_chart,
 )  # fmt: skip
+from aitrack.dashboard.legend import LegendItem, legend_items
 from aitrack.dashboard.data import CHART_COUNTRIES, DashboardData
 from aitrack.present.crossovers import CrossoverView, display_headers, display_cells
 from aitrack.present.evidence import citation_text

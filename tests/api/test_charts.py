@@ -25,8 +25,8 @@ from aitrack.dashboard.charts import (
     chart_frame,
     fan_chart,
     format_value,
-    legend_items,
 )
+from aitrack.dashboard.legend import legend_items
 from aitrack.dashboard.scales import linear_ticks, log_ticks, use_log, value_domain, year_ticks
 from aitrack.dashboard.subjects import anchored_fan, crossover_sentence, evidence_markers
 from aitrack.present.formatting import interval_text
