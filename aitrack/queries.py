@@ -21,7 +21,6 @@ from aitrack.errors import UsageError
 from contracts.kinds import EVIDENCE_KINDS, VALUE_KINDS
 
 YEAR_MIN, YEAR_MAX = 1800, 2200
-UNCATALOGUED = "uncatalogued"
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -209,7 +208,7 @@ class ReaderVocabulary:
         return frozenset(self.catalog.dimensions)
 
     def evidence_indicators(self) -> frozenset[str]:
-        return frozenset(self.reader.evidence_indicators() | {UNCATALOGUED})
+        return frozenset(self.reader.evidence_indicators())
 
 
 # ---------------------------------------------------------------------------------------------- filtering

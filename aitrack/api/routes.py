@@ -8,6 +8,7 @@ read once per data version (`ApiData`); the body it builds is stored under its U
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import polars as pl
@@ -26,7 +27,7 @@ from aitrack.api.schemas import (
     ForecastOut, ForecastsQuery, FormatQuery, HealthOut, IndicatorOut, NoQuery, NotFoundOut, ObservationOut,
     ObservationsQuery, Paged, ProvenanceOut, ProvenanceParams, ValidationProblemOut,
 )  # fmt: skip
-from aitrack.api.serialize import CachedBody, PreparedResponse, links, list_body, prepare
+from aitrack.api.serialize import CachedBody, PreparedResponse, links, list_body, prepare, shape_rows, to_json
 from aitrack.queries import (
     QueryError, UnknownIdError, check_known, error_items, filter_crossovers, filter_dimensions, filter_evidence,
     filter_forecasts, filter_observations, problem_message,
@@ -35,6 +36,30 @@ from db.read import Reader
 
 
 # ---------------------------------------------------------------------------------------------- relations
+ROW = "_row"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A whole view as the filters see it (a polars frame with a row number) and as responses send it (its rows in the
+    documented columns, JSON-safe, shaped once per data version): a page is cut by filtering the frame and picking the
+    shaped rows it keeps."""
+
+    frame: pl.DataFrame
+    rows: list[dict[str, Any]]
+    nbytes: int
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, columns: tuple[str, ...]) -> "Relation":
+        rows = shape_rows(frame.to_dicts(), columns)
+        nbytes = int(frame.estimated_size()) + 3 * len(to_json(rows)) + 1024
+        return cls(frame.with_row_index(ROW), rows, nbytes)
+
+    def page(self, kept: pl.DataFrame, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        picked = kept[ROW][offset : offset + limit].to_list()
+        return [self.rows[i] for i in picked], kept.height
+
+
 class ApiData:
     """The relations and id sets the routes read, each built once per data version in the cache."""
 
@@ -53,33 +78,36 @@ class ApiData:
 
         return self._relation(("catalog",), lambda: current_catalog(self.reader))
 
-    def indicator_table(self) -> pl.DataFrame:
-        return self._relation(("indicators",), self.reader.indicators)
+    def indicator_table(self) -> Relation:
+        return self._relation(("indicators",), lambda: Relation.of(self.reader.indicators(), COLUMNS["indicators"]))
 
-    def observations(self, indicator: str | None) -> pl.DataFrame:
+    def observations(self, indicator: str | None) -> Relation:
         """Every current value (all kinds) of one indicator, or of all of them: `v_latest_observation`."""
         indicators = None if indicator is None else [indicator]
-        return self._relation(("observations", indicator),
-                              lambda: self.reader.latest_observations(indicators=indicators, kinds=None))  # fmt: skip
+        return self._relation(("observations", indicator), lambda: Relation.of(
+            self.reader.latest_observations(indicators=indicators, kinds=None), COLUMNS["observations"]))  # fmt: skip
 
-    def forecasts(self, run: str | None) -> pl.DataFrame:
+    def forecasts(self, run: str | None) -> Relation:
         """The latest official run per subject (`v_forecast_latest`), or every row of one named run."""
-        return self._relation(("forecasts", run), lambda: self.reader.forecasts(run_id=run)[0])
+        return self._relation(("forecasts", run),
+                              lambda: Relation.of(self.reader.forecasts(run_id=run)[0], COLUMNS["forecasts"]))  # fmt: skip
 
-    def dimension_scores(self) -> pl.DataFrame:
-        return self._relation(("dimensions",), lambda: self.reader.dimension_scores()[0])
+    def dimension_scores(self) -> Relation:
+        return self._relation(("dimensions",),
+                              lambda: Relation.of(self.reader.dimension_scores()[0], COLUMNS["dimensions"]))  # fmt: skip
 
-    def evidence(self) -> pl.DataFrame:
+    def evidence(self) -> Relation:
         from aitrack.present.evidence import with_citations
 
-        return self._relation(("evidence",), lambda: with_citations(self.reader.evidence()[0]))
+        return self._relation(("evidence",),
+                              lambda: Relation.of(with_citations(self.reader.evidence()[0]), COLUMNS["evidence"]))  # fmt: skip
 
     def crossovers(self) -> list[dict[str, Any]]:
-        """The crossover presentation (aitrack.present.crossovers) of the latest official run."""
+        """The crossover presentation (aitrack.present.crossovers) of the latest official run, shaped."""
         from aitrack.present import crossovers
 
-        return self._relation(("crossovers",),
-                              lambda: [v.as_dict() for v in crossovers.load(self.reader, self.catalog())])  # fmt: skip
+        return self._relation(("crossovers",), lambda: shape_rows(
+            [v.as_dict() for v in crossovers.load(self.reader, self.catalog())], COLUMNS["crossovers"]))  # fmt: skip
 
     def dashboard(self) -> Any:
         from aitrack.dashboard.data import load_dashboard_data
@@ -128,12 +156,6 @@ def respond(request: Request, entry: CachedBody) -> Response:
     return PreparedResponse(status, raw, body)
 
 
-def page_of(rows: pl.DataFrame | list[dict[str, Any]], query: Paged) -> tuple[list[dict[str, Any]], int]:
-    total = rows.height if isinstance(rows, pl.DataFrame) else len(rows)
-    cut = rows[query.offset : query.offset + query.limit]
-    return (cut.to_dicts() if isinstance(cut, pl.DataFrame) else list(cut)), total
-
-
 def list_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
@@ -163,11 +185,16 @@ class Api:
             entry = await run_in_threadpool(self.cache.get_or_build, key, build)
         return respond(request, entry)
 
-    def page(self, request: Request, name: str, query: Paged, rows: pl.DataFrame | list[dict[str, Any]]) -> CachedBody:
-        cut, total = page_of(rows, query)
+    def page(self, request: Request, name: str, query: Paged, relation: Relation | list[dict[str, Any]],
+             kept: pl.DataFrame | None = None) -> CachedBody:  # fmt: skip
+        """One page of a relation's kept rows (`kept`: the filtered frame; a list relation is kept whole)."""
+        if isinstance(relation, Relation):
+            cut, total = relation.page(relation.frame if kept is None else kept, query.offset, query.limit)
+        else:
+            cut, total = relation[query.offset : query.offset + query.limit], len(relation)
         link = links(self.base_url, request.scope["path"], request.query_params.multi_items(), total, query.limit,
                      query.offset)  # fmt: skip
-        return list_body(cut, COLUMNS[name], query.format, [("x-total-count", str(total)), ("link", link)])
+        return list_body(cut, COLUMNS[name], query.format, [("x-total-count", str(total)), ("link", link)], shaped=True)
 
 
 # ---------------------------------------------------------------------------------------------- the app
@@ -236,8 +263,8 @@ def register_routes(app: FastAPI, api: Api) -> None:
     @app.get("/api/indicators", summary="The indicator catalog as stored", responses=list_responses(IndicatorOut))
     async def indicators(request: Request, params: Annotated[FormatQuery, Query()]) -> Response:
         def build() -> CachedBody:
-            rows = data.indicator_table().to_dicts()
-            return list_body(rows, COLUMNS["indicators"], params.format, [("x-total-count", str(len(rows)))])
+            rows = data.indicator_table().rows
+            return list_body(rows, COLUMNS["indicators"], params.format, [("x-total-count", str(len(rows)))], shaped=True)
 
         return await api.answer(request, build)
 
@@ -246,7 +273,8 @@ def register_routes(app: FastAPI, api: Api) -> None:
     async def observations(request: Request, params: Annotated[ObservationsQuery, Query()]) -> Response:
         def build() -> CachedBody:
             check_known(params, data)
-            return api.page(request, "observations", params, filter_observations(data.observations(params.indicator), params))
+            relation = data.observations(params.indicator)
+            return api.page(request, "observations", params, relation, filter_observations(relation.frame, params))
 
         return await api.answer(request, build)
 
@@ -255,7 +283,8 @@ def register_routes(app: FastAPI, api: Api) -> None:
     async def forecasts(request: Request, params: Annotated[ForecastsQuery, Query()]) -> Response:
         def build() -> CachedBody:
             check_known(params, data)
-            return api.page(request, "forecasts", params, filter_forecasts(data.forecasts(params.run), params))
+            relation = data.forecasts(params.run)
+            return api.page(request, "forecasts", params, relation, filter_forecasts(relation.frame, params))
 
         return await api.answer(request, build)
 
@@ -272,7 +301,8 @@ def register_routes(app: FastAPI, api: Api) -> None:
     async def dimensions(request: Request, params: Annotated[DimensionsQuery, Query()]) -> Response:
         def build() -> CachedBody:
             check_known(params, data)
-            return api.page(request, "dimensions", params, filter_dimensions(data.dimension_scores(), params))
+            relation = data.dimension_scores()
+            return api.page(request, "dimensions", params, relation, filter_dimensions(relation.frame, params))
 
         return await api.answer(request, build)
 
@@ -281,7 +311,8 @@ def register_routes(app: FastAPI, api: Api) -> None:
     async def evidence(request: Request, params: Annotated[EvidenceQuery, Query()]) -> Response:
         def build() -> CachedBody:
             check_known(params, data)
-            return api.page(request, "evidence", params, filter_evidence(data.evidence(), params))
+            relation = data.evidence()
+            return api.page(request, "evidence", params, relation, filter_evidence(relation.frame, params))
 
         return await api.answer(request, build)
 

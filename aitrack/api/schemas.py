@@ -164,8 +164,3 @@ QUERY_MODELS = (ObservationsQuery, ForecastsQuery, CrossoversQuery, DimensionsQu
 # Query fields whose URL name differs from the Python name (`from` is a keyword): errors name the URL parameter.
 PARAMETER_NAMES: dict[str, str] = {k: v for model in QUERY_MODELS for k, v in public_names(model).items()}
 
-
-def filter_part(query: Filter, filter_type: type[Filter]) -> Filter:
-    """The shared filter inside an API query (format and paging dropped)."""
-    return filter_type.model_validate({name: getattr(query, name) for name in filter_type.model_fields
-                                       if getattr(query, name) is not None})  # fmt: skip

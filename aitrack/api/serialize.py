@@ -128,9 +128,10 @@ def links(base_url: str, path: str, params: Sequence[tuple[str, str]], total: in
 
 
 def list_body(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str,
-              headers: Sequence[tuple[str, str]] = ()) -> CachedBody:  # fmt: skip
-    """Shaped rows as JSON (an array of objects) or CSV (the same rows and columns)."""
-    shaped = shape_rows(rows, columns)
+              headers: Sequence[tuple[str, str]] = (), *, shaped: bool = False) -> CachedBody:  # fmt: skip
+    """Rows as JSON (an array of objects) or CSV (the same rows and columns); `shaped`: already in the documented
+    columns with JSON-safe values (a relation's rows)."""
+    body = rows if shaped else shape_rows(rows, columns)
     if fmt == "csv":
-        return CachedBody.of(to_csv(shaped, columns), CSV, headers)
-    return CachedBody.of(to_json(shaped), JSON, headers)
+        return CachedBody.of(to_csv(body, columns), CSV, headers)
+    return CachedBody.of(to_json(body), JSON, headers)
