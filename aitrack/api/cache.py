@@ -67,25 +67,38 @@ class DataVersionCache:
         self._building: dict[tuple, threading.Lock] = {}
         self._version: str | None = None
         self._checked_at = -math.inf
+        self._checking = threading.Lock()  # one version read at a time; meanwhile the others use the current one
         self.bytes_used = 0
         self.builds = 0  # how many values were built (tests count database reads with it)
 
     # ------------------------------------------------------------------ version
     def version(self) -> str:
-        """The data version, re-read when due (this may touch the database: call it off the event loop)."""
+        """The data version, re-read when due (this may touch the database: call it off the event loop).
+
+        One caller reads it; callers arriving while that read runs use the version they had (at most one check
+        interval old) instead of all querying the database at once.
+        """
         now = time.monotonic()
         if self._version is None or now - self._checked_at >= self._check_seconds:
-            version = self._read_version()
-            with self._lock:
-                if version != self._version:
-                    self._entries.clear()
-                    self._building.clear()
-                    self.bytes_used = 0
-                self._version, self._checked_at = version, now
+            if not self._checking.acquire(blocking=self._version is None):
+                return self._version  # type: ignore[return-value]
+            try:
+                version = self._read_version()
+                with self._lock:
+                    if version != self._version:
+                        self._entries.clear()
+                        self._building.clear()
+                        self.bytes_used = 0
+                    self._version, self._checked_at = version, time.monotonic()
+            finally:
+                self._checking.release()
         return self._version  # type: ignore[return-value]
 
     def _fresh(self) -> bool:
-        return self._version is not None and time.monotonic() - self._checked_at < self._check_seconds
+        """Hits may be served: the version was checked within the interval, or a check is running right now."""
+        if self._version is None:
+            return False
+        return time.monotonic() - self._checked_at < self._check_seconds or self._checking.locked()
 
     # ------------------------------------------------------------------ entries
     def peek(self, key: tuple) -> Any | None:

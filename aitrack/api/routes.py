@@ -136,7 +136,7 @@ class ApiData:
 
 
 # ---------------------------------------------------------------------------------------------- request plumbing
-def single_valued(request: Request) -> None:
+async def single_valued(request: Request) -> None:
     """Every parameter takes one value: `?indicator=a&indicator=b` is a 422, not "the last one wins". The Python
     name of a renamed parameter (`year_from` for `from`) is rejected like any unknown one."""
     seen: dict[str, int] = {}
