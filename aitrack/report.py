@@ -1,4 +1,5 @@
-"""A Reader and the catalog in, one self-contained HTML report out (inline CSS and SVG, no external requests)."""
+"""A Reader and the catalog in, one self-contained HTML report out (inline CSS, script and SVG, no external requests):
+the dashboard's overview and every subject page as a collapsible section, methodology and sources."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from aitrack.dashboard.render import load_dashboard_data, render_report
+from aitrack.dashboard.data import load_dashboard_data
+from aitrack.dashboard.render import render_report
 from db.read import Reader
 
 
 def build_report(repo: Reader, *, catalog: Any, generated_at: datetime | None = None) -> str:
-    """The report's HTML: the dashboard's charts and tables plus methodology and sources, as one document."""
-    return render_report(load_dashboard_data(repo), catalog, generated_at=generated_at or datetime.now(timezone.utc))
+    """The report's HTML, from the same rows and templates as the dashboard."""
+    data = load_dashboard_data(repo, catalog)
+    return render_report(data, catalog, generated_at=generated_at or datetime.now(timezone.utc))
 
 
 def write_report(repo: Reader, out_path: str | Path, *, catalog: Any, generated_at: datetime | None = None) -> Path:

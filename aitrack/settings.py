@@ -32,6 +32,10 @@ class _CoreSettings(BaseSettings):
     refresh_workers: int = 3
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = Field(default="WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    public_base_url: str | None = Field(
+        default=None, description="the served API's public URL (https://host/prefix): absolute Link headers"
+    )
+    api_cache_bytes: int = Field(default=256 * 2**20, ge=0, description="memory bound of the API's response cache")
 
     @field_validator("database_url")
     @classmethod
@@ -39,6 +43,15 @@ class _CoreSettings(BaseSettings):
         if value is not None and "://" not in value:
             raise ValueError(f"not a database URL (expected e.g. sqlite:///path or postgresql+psycopg://…): {value!r}")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")) or any(c in value for c in "?#<> "):
+            raise ValueError(f"not an absolute http(s) URL without query or fragment: {value!r}")
+        return value.rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

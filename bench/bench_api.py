@@ -1,7 +1,7 @@
 """Load benchmark of the read-only API: a database URL in, per-endpoint latency percentiles (p50/p95/p99) out.
 
-Starts `uvicorn aitrack.api:app_from_environment` on 127.0.0.1 (loopback only), runs N concurrent asyncio clients
-(httpx, or a minimal raw HTTP/1.1 client) for a bounded number of requests and seconds, and optionally a background
+Starts `python -m aitrack.api` (uvicorn over `aitrack.api.server:app_from_environment`) on 127.0.0.1 (loopback only),
+runs N concurrent asyncio clients (httpx, or a minimal raw HTTP/1.1 client) for a bounded number of requests and seconds, and optionally a background
 refresh (the embedded snapshot re-loaded through the Writer in a loop, in its own process) so reads are measured
 while writes land. `bench/api_grid.sh` runs the grid reported in docs/performance-api.md.
 
@@ -56,7 +56,7 @@ def free_port() -> int:
 
 def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "AITRACK_DATABASE_URL": database_url}
-    # aitrack.api's runner, not the uvicorn CLI: it switches Nagle off on the socket the workers share.
+    # aitrack.api.server's runner, not the uvicorn CLI: it switches Nagle off on the socket the workers share.
     command = [sys.executable, "-m", "aitrack.api", LOOPBACK, str(port), str(workers)]
     return subprocess.Popen(command, cwd=ROOT, env=env)
 

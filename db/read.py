@@ -44,6 +44,15 @@ INDICATOR_SCHEMA: dict[str, pl.DataType] = {
     "cadence_days": pl.Int64(), "origin": pl.String(), "caveats": pl.List(pl.String()), "n_values": pl.Int64(),
 }  # fmt: skip
 
+PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
+    "indicator": pl.String(), "country": pl.String(), "year": pl.Int64(), "year_start": pl.Int64(),
+    "value": pl.Float64(), "unit": pl.String(), "value_kind": pl.String(), "source": pl.String(),
+    "source_series": pl.String(), "vintage": pl.String(), "retrieved_at": pl.Datetime("us", "UTC"),
+    "current": pl.Boolean(), "sha256": pl.String(), "payload_url": pl.String(), "published": pl.String(),
+    "licence": pl.String(), "citation": pl.String(), "redistributable": pl.Boolean(), "size_bytes": pl.Int64(),
+    "media_type": pl.String(), "producer": pl.String(), "source_title": pl.String(),
+}  # fmt: skip
+
 _TIME_COLUMNS = {"retrieved_at", "created_at", "computed_at", "first_retrieved", "last_retrieved", "started_at",
                  "finished_at", "last_run", "last_success"}  # fmt: skip
 
@@ -270,6 +279,37 @@ class Reader:
         for record in records:
             record["n_payloads"] = int(record["n_payloads"] or 0)
         return records
+
+    def provenance(self, *, indicator: str, country: str, year: int) -> pl.DataFrame:
+        """Every stored vintage of one value, newest retrieval first: the observation, the raw payload it was parsed
+        from (URL, licence, size, sha256) and its source; `current` marks the row v_latest_observation shows."""
+        sql = (
+            "SELECT o.indicator_id AS indicator, o.country, o.year, o.year_start, o.value, o.unit, o.value_kind, "
+            "o.source_id AS source, o.source_series, o.vintage, o.retrieved_at, "
+            "CASE WHEN l.source IS NULL THEN 0 ELSE 1 END AS current, p.sha256, p.url AS payload_url, p.published, "
+            "p.licence, p.citation, p.redistributable, p.size_bytes, p.media_type, s.producer, s.title AS source_title "
+            "FROM observation o JOIN raw_payload p ON p.sha256 = o.snapshot_id JOIN source s ON s.id = o.source_id "
+            "LEFT JOIN (SELECT source, vintage FROM v_latest_observation WHERE indicator = :indicator "
+            "AND country = :country AND year = :year) l ON l.source = o.source_id AND l.vintage = o.vintage "
+            "WHERE o.indicator_id = :indicator AND o.country = :country AND o.year = :year "
+            "ORDER BY o.retrieved_at DESC, o.vintage DESC, o.source_id, o.id DESC"
+        )
+        params = {"indicator": indicator, "country": country, "year": year}
+        return self._frame(sql, PROVENANCE_SCHEMA, params,
+                           {"retrieved_at": m.UtcDateTime, "current": Boolean(), "redistributable": Boolean()})  # fmt: skip
+
+    def observation_keys(self, indicator: str) -> pl.DataFrame:
+        """The distinct (country, year) an indicator has any stored value for (every vintage and kind)."""
+        sql = "SELECT DISTINCT country, year FROM observation WHERE indicator_id = :indicator ORDER BY country, year"
+        return self._frame(sql, {"country": pl.String(), "year": pl.Int64()}, {"indicator": indicator})
+
+    def payload(self, sha256: str) -> tuple[bytes, str] | None:
+        """The raw bytes of one stored payload and their media type, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(m.RawPayload.content, m.RawPayload.media_type).where(m.RawPayload.sha256 == sha256)
+            ).first()
+        return None if row is None else (bytes(row.content), row.media_type)
 
     def payload_provenance(self) -> pl.DataFrame:
         """Every stored raw payload without its bytes: for reports and the sources page."""

@@ -4,7 +4,9 @@ report and browser tests read (they never see hand-made forecasts).
 The slice: the snapshot files of OWID (CSET papers, patents, investment), the World Bank, OECD MSTI and the UN voting
 agreement scores, loaded by `aitrack.jobs.ingest`; the seed evidence; one build; one as-of backtest run of
 `ai_papers` (as of 2019) and one official run of a few indicators and the legitimacy dimension, both by
-`aitrack.jobs.forecast` with few paths to stay fast. Built once per test process and backend; tests only read it.
+`aitrack.jobs.forecast` with few paths to stay fast. The official run's subjects cover every status but
+`likely_crossed`: already crossed, projected (large-scale AI systems, with provisional 2026 values), not within the
+horizon, insufficient data. Built once per test process and backend; tests only read it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from db.read import Reader
 from db.write import Writer
 
 SLICE_SOURCES = ("owid", "worldbank", "oecd", "unga")
-FORECAST_INDICATORS = ("ai_papers", "ai_patent_applications", "gerd_pct_gdp", "unga_states_closer", "unga_mean_agreement")
+FORECAST_INDICATORS = ("ai_papers", "ai_patent_applications", "gerd_pct_gdp", "unga_states_closer", "unga_mean_agreement",
+                       "large_scale_ai_systems", "ai_bills_passed")
 FORECAST_DIMENSIONS = ("legitimacy",)
 BACKTEST_INDICATOR, BACKTEST_AS_OF = "ai_papers", 2019
 N_PATHS = 300

@@ -253,3 +253,27 @@ def test_quotes_contain_their_figure_or_say_how(evidence: pl.DataFrame) -> None:
     for eid, quote in evidence.select("evidence_id", "quote").iter_rows():
         assert re.search(r"\d", quote) or re.search(number_words, quote), eid
         assert normalise_ws(quote) == quote, f"{eid}: quote not whitespace-normalised"
+
+
+# --- citing the seeds ---------------------------------------------------------------------------------
+
+def test_every_cited_document_has_its_citation(evidence: pl.DataFrame) -> None:
+    from indicators.evidence import load_seeds
+
+    seeds = load_seeds()
+    assert set(evidence["document"].unique()) <= set(seeds)
+    for seed in seeds.values():
+        assert seed.author and seed.title and 1990 <= seed.year <= 2030 and seed.url_found
+        assert seed.url is None or re.match(r"^https?://[^\s]+$", seed.url)
+
+
+def test_citations_match_the_seeds_own_front_matter(seed_paths: dict[str, Path]) -> None:
+    from indicators.evidence import load_seeds
+
+    for document, seed in load_seeds().items():
+        head = normalise_ws(" ".join(seed_paths[document].read_text(encoding="utf-8").splitlines()[:120]))
+        surname = seed.author.replace(" (ed.)", "").split()[-1]
+        assert surname in head, (document, surname)
+        if document != "004_228ec57d7ec7d8e7.txt":  # 004's copy has no title line (seeds.yaml says where it is from)
+            assert normalise_ws(seed.title).lower().replace("'", "’") in head.lower().replace("'", "’") or \
+                normalise_ws(seed.title).lower() in head.lower().replace("*", ""), (document, seed.title)

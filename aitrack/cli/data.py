@@ -130,35 +130,25 @@ def import_file(
 @app.command()
 @user_errors
 def evidence(
-    indicator: Annotated[str | None, typer.Option(help="Only evidence linked to this indicator id.")] = None,
+    indicator: Annotated[str | None, typer.Option(help="Only evidence linked to this indicator id (or uncatalogued).")] = None,
     kind: Annotated[str | None, typer.Option(help=" | ".join(EVIDENCE_KINDS))] = None,
-    country: Annotated[str | None, typer.Option(help="ISO3 code, e.g. CHN.")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO3 code, e.g. CHN, or a pair, CHN-USA.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
-    """Figures cited in the seed documents, with file, line and quote."""
-    check_format(fmt, ("table", "json", "csv"))
-    if kind is not None and kind not in EVIDENCE_KINDS:
-        raise UsageError(f"unknown kind {kind!r}; choose one of: {', '.join(EVIDENCE_KINDS)}")
-    reader = context().require_schema()
-    rows, _ = reader.evidence(indicator=indicator, kind=kind, country=country.upper() if country else None)
-    if fmt == "json":
-        sys.stdout.write(json.dumps(rows.to_dicts(), indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        sys.stdout.write(rows.write_csv())
-    else:
-        from rich.table import Table
+    """Figures cited in the seed documents: quote, value, kind, and the seed's author, title, year, URL and line.
+    The same filters, values and messages as /api/evidence."""
+    from aitrack.present.evidence import COLUMNS, with_citations
+    from aitrack.queries import EvidenceFilter, ReaderVocabulary, check_known, filter_evidence
 
-        table = Table(title=f"Seed evidence ({rows.height} rows)")
-        for col in ("evidence_id", "document", "line", "indicator", "country", "period", "value", "unit", "kind", "quote"):
-            table.add_column(col, overflow="fold")
-        for r in rows.iter_rows(named=True):
-            period = "" if r["period_start"] is None else (
-                str(r["period_start"]) if r["period_start"] == r["period_end"] else f"{r['period_start']}–{r['period_end']}"
-            )
-            value = "" if r["value"] is None else f"{r['value']:,.6g}"
-            table.add_row(r["evidence_id"], r["document"][:3], str(r["line"]), r["indicator"], r["country"] or "",
-                          period, value, r["unit"], r["value_kind"], r["quote"][:90])  # fmt: skip
-        console.print(table)
+    check_format(fmt, ("table", "json", "csv"))
+    query = EvidenceFilter.parse(indicator=indicator, kind=kind, country=country)
+    reader = context().require_schema()
+    check_known(query, ReaderVocabulary(reader, current_catalog(reader)))
+    rows = filter_evidence(with_citations(reader.evidence()[0]), query)
+    if fmt in ("json", "csv"):
+        render.write_rows(rows.to_dicts(), COLUMNS, fmt)
+        return
+    console.print(render.evidence_table(rows))
 
 
 @app.command()
@@ -217,15 +207,11 @@ def build_and_forecast(ctx: AppContext, catalog: Any, result: build_job.BuildRes
     return outcome
 
 
-def source_labels(catalog: Any) -> dict[str, str]:
-    """Indicator id → its sources in priority order, for the crossover table's source column."""
-    return {e.id: ", ".join(catalog.source_priority(e.id)) for e in catalog}
-
-
 @app.command("run")
 @user_errors
 def run_main_job() -> None:
     """The main job on the embedded snapshot: database, snapshot and evidence, indicators and dimensions, forecasts."""
+    from aitrack.present import crossovers as crossover_presentation
     from aitrack.report import write_report
 
     from aitrack.jobs.snapshot import prepare_snapshot_database
@@ -236,12 +222,13 @@ def run_main_job() -> None:
     reader, catalog, outcomes = prepared.reader, prepared.catalog, prepared.outcomes
     console.print(render.outcomes_table(outcomes, "Embedded snapshot"))
     console.print(f"seed evidence: {prepared.n_evidence} rows loaded")
-    outcome = build_and_forecast(ctx, catalog, prepared.build)
+    build_and_forecast(ctx, catalog, prepared.build)
     console.print(render.status_tables(reader.source_status(), reader.table_counts()))
     console.print(render.latest_values_table(reader.latest_observations(countries=list(DEFAULT_PAIR)), catalog))
-    rows = render.crossover_table_rows(outcome.crossovers, source_labels(catalog))
-    console.print(render.crossover_table(rows))
-    written = render.write_crossover_files(ctx.settings.data_dir, outcome.crossovers, rows)
+    # The run just published is the official one: show it as every surface does (the stored rows, in their order).
+    views = crossover_presentation.load(reader, catalog)
+    render.print_wide(render.crossover_table(views))
+    written = render.write_crossover_files(ctx.settings.data_dir, views)
     written.append(write_report(reader, ctx.settings.data_dir / "report.html", catalog=catalog))
     console.print("wrote " + ", ".join(str(p) for p in written))
     failed = [o.source for o in outcomes if o.status == "failed"]

@@ -11,10 +11,10 @@ from aitrack.cli.app import (
     OUTPUT_FORMATS, AsOfOption, DimensionOption, HorizonOption, IndicatorOption, OutOption, PathsOption,
     PublishOption, SeedOption, app, check_format, console, context, err_console, user_errors,
 )  # fmt: skip
-from aitrack.cli.data import source_labels
 from aitrack.errors import UsageError
 from aitrack.jobs import forecast as forecast_job
 from aitrack.jobs.catalog import current_catalog
+from aitrack.present import crossovers as crossover_presentation
 
 
 def _run_forecast(indicator, dimension, all_subjects, as_of, horizon, paths, seed, publish=False):
@@ -71,7 +71,8 @@ def crossovers(
     recompute: Annotated[bool, typer.Option("--recompute", help="Forecast again even if a stored run exists.")] = False,
     publish: PublishOption = False,
 ) -> None:
-    """When does the trailing side pass the leader? First-passage years from joint sample paths, per subject."""
+    """When does the trailing side pass the leader? First-passage years from joint sample paths, per subject: the
+    crossover presentation (columns in docs/forecasting.md), the same rows as /api/crossovers and the dashboard."""
     check_format(fmt, OUTPUT_FORMATS)
     if publish and as_of is not None:
         raise UsageError("--publish and --as-of exclude each other: an as-of run is a backtest, never official")
@@ -85,10 +86,11 @@ def crossovers(
     else:
         catalog = current_catalog(reader)
         records = stored
-    if fmt == "json":
-        render.emit([cx.as_dict() for cx in records], fmt, out)
+    views = crossover_presentation.load(reader, catalog, records)
+    if fmt == "table" and out is None:
+        render.print_wide(render.crossover_table(views))
     else:
-        render.emit(render.crossover_table_rows(records, source_labels(catalog)), fmt, out)
+        render.write_body(crossover_presentation.render_file(views, "md" if fmt == "table" else fmt), out)
 
 
 @app.command()

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from aitrack.cli.app import console, err_console
 from aitrack.errors import UsageError
 from contracts.dimensions import DIMENSION_NAMES
 from contracts.pair import DEFAULT_PAIR, pair_label
-from contracts.records import REPORT_YEARS, CrossoverRow
+from contracts.records import CrossoverRow
 
 STATUS_STYLES = {"ok": "green", "failed": "red", "empty": "yellow"}
 CROSSOVER_STYLES = {"already_crossed": "cyan", "likely_crossed": "cyan", "projected": "green",
@@ -90,48 +92,37 @@ class SourceProgress:
         self.progress.__exit__(*exc)
 
 
-def interval_text(lo: int | None, hi: int | None, horizon: int | None) -> str:
-    """'2027–2033'; an end beyond the horizon reads 'after 2040' (censored paths never crossed within it)."""
-    if lo is None and hi is None:
-        return ""
-    after = f"after {horizon}"
-    return f"{lo if lo is not None else after}–{hi if hi is not None else after}"
+def crossover_table(views: Sequence[Any], pair: tuple[str, str] = DEFAULT_PAIR) -> Table:
+    """The crossover presentation as a terminal table: the cells of `present.crossovers.display_table`, never wrapped."""
+    from aitrack.present.crossovers import display_table
 
-
-def crossover_table_rows(crossovers: Sequence[CrossoverRow], sources: dict[str, str],
-                         years: tuple[int, ...] = REPORT_YEARS) -> list[dict]:  # fmt: skip
-    """One display row per subject: leader now, status, median year with its 80% interval, P(by year), model, source."""
-    rows = []
-    for cx in crossovers:
-        row: dict[str, Any] = {
-            "subject": cx.subject, "kind": cx.subject_kind, "leader_now": cx.leader_now, "status": cx.status,
-            "median_year": cx.median_year, "interval_80": interval_text(cx.lo_80, cx.hi_80, cx.horizon),
-        }  # fmt: skip
-        for year in years:
-            value = cx.p_by.get(year)
-            row[f"p_by_{year}"] = None if value is None else round(float(value), 3)
-        row["model"] = cx.model
-        row["source"] = sources.get(cx.subject, "composite" if cx.subject_kind == "dimension" else "")
-        rows.append(row)
-    return rows
-
-
-def crossover_table(rows: list[dict], pair: tuple[str, str] = DEFAULT_PAIR) -> Table:
-    table = Table(title=f"Crossovers: when does the trailing side pass the leader? ({pair[0]} vs {pair[1]}; "
-                        "first passage of joint paths)")  # fmt: skip
-    headers = ("subject", "kind", "leader now", "status", "median", "80% interval",
-               *(f"P(by {y})" for y in REPORT_YEARS), "model", "source")  # fmt: skip
+    headers, rows = display_table(views)
+    table = Table(title=f"Crossovers ({pair[0]} vs {pair[1]}): first passage of joint sample paths; "
+                        "p = provisional (a partial year)", box=box.SIMPLE_HEAD, padding=(0, 1))  # fmt: skip
     for h in headers:
-        table.add_column(h, justify="right" if h.startswith("P(") or h == "median" else "left", overflow="fold")
-    for r in rows:
-        style = CROSSOVER_STYLES.get(r["status"] or "", "")
-        p_cells = ["" if r[f"p_by_{y}"] is None else f"{r[f'p_by_{y}']:.2f}" for y in REPORT_YEARS]
-        table.add_row(
-            r["subject"], r["kind"] or "", r["leader_now"] or "", f"[{style}]{r['status']}[/{style}]",
-            "" if r["median_year"] is None else str(r["median_year"]), r["interval_80"], *p_cells, r["model"] or "",
-            r["source"] or "",
-        )  # fmt: skip
+        numeric = h.startswith("P(") or h in ("Median", "Data end")
+        table.add_column(h, justify="right" if numeric else "left", no_wrap=True, overflow="ignore")
+    for view, cells in zip(views, rows):
+        style = CROSSOVER_STYLES.get(view.status, "")
+        status_at = headers.index("Status")
+        cells = [escape(c) for c in cells]
+        if style:
+            cells[status_at] = f"[{style}]{cells[status_at]}[/{style}]"
+        table.add_row(*cells)
     return table
+
+
+def print_wide(table: Table) -> None:
+    """Print at the table's natural width (a narrow terminal soft-wraps whole lines; no cell is cut mid-word)."""
+    from rich.measure import Measurement
+
+    width = Measurement.get(console, console.options.update_width(100_000), table).maximum
+    before = console.width
+    console.width = max(width, before)  # Console.print caps its width argument at the console's own
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = before
 
 
 def dimensions_table(scores: pl.DataFrame) -> Table:
@@ -178,6 +169,22 @@ def latest_values_table(latest: pl.DataFrame, catalog: Any, pair: tuple[str, str
     return table
 
 
+def evidence_table(rows: pl.DataFrame) -> Table:
+    """Seed evidence with its citation: id, seed (author, year) and line, indicator, country, period, value, quote."""
+    table = Table(title=f"Seed evidence ({rows.height} rows)", box=box.SIMPLE_HEAD)
+    for col in ("evidence_id", "seed, line", "indicator", "country", "period", "value", "unit", "kind", "quote"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("evidence_id", "indicator", "country", "period"))
+    for r in rows.iter_rows(named=True):
+        period = "" if r["period_start"] is None else (
+            str(r["period_start"]) if r["period_start"] == r["period_end"] else f"{r['period_start']}–{r['period_end']}"
+        )  # fmt: skip
+        value = "" if r["value"] is None else f"{r['value']:,.6g}"
+        seed = f"{r['seed_author'] or r['document']} ({r['seed_year'] or '?'}), {r['locator']}"
+        table.add_row(r["evidence_id"], escape(seed), r["indicator"], r["country"] or "", period, value, r["unit"],
+                      r["value_kind"], escape(r["quote"][:90]))  # fmt: skip
+    return table
+
+
 def print_rich(data: Any) -> None:
     frame = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data, infer_schema_length=None)
     table = Table()
@@ -195,7 +202,24 @@ def emit(data: Any, fmt: str, out: Path | None) -> None:
     if fmt == "table" and out is None:
         print_rich(data)
         return
-    body = render(data, fmt)  # type: ignore[arg-type]
+    write_body(render(data, fmt), out)  # type: ignore[arg-type]
+
+
+def write_rows(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
+    """Rows in documented columns to stdout as JSON or CSV: the bodies the API sends (aitrack.present.tabular)."""
+    from aitrack.present.tabular import shape_rows, to_csv
+
+    shaped = shape_rows(rows, columns)
+    if fmt == "csv":
+        sys.stdout.write(to_csv(shaped, columns).decode())
+    else:
+        import json
+
+        sys.stdout.write(json.dumps(shaped, indent=1, ensure_ascii=False) + "\n")
+
+
+def write_body(body: str | bytes, out: Path | None) -> None:
+    """A rendered body to `out`, or to stdout (text only: parquet needs --out)."""
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(body if isinstance(body, bytes) else body.encode())
@@ -206,12 +230,42 @@ def emit(data: Any, fmt: str, out: Path | None) -> None:
         sys.stdout.write(body if body.endswith("\n") else body + "\n")
 
 
-def write_crossover_files(data_dir: Path, crossovers: Sequence[CrossoverRow], rows: list[dict]) -> list[Path]:
-    """The crossover table next to the database: CSV (display rows) and JSON (the contract records)."""
-    from forecasts.tables import render
+def write_crossover_files(data_dir: Path, views: Sequence[Any]) -> list[Path]:
+    """The crossover presentation next to the database, as CSV and JSON (the same bodies as /api/crossovers)."""
+    from aitrack.present.crossovers import render_file
 
     data_dir.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = data_dir / "crossovers.csv", data_dir / "crossovers.json"
-    csv_path.write_text(str(render(rows, "csv")))
-    json_path.write_text(str(render([cx.as_dict() for cx in crossovers], "json")) + "\n")
+    csv_path.write_text(str(render_file(views, "csv")), encoding="utf-8")
+    json_path.write_text(str(render_file(views, "json")) + "\n", encoding="utf-8")
     return [csv_path, json_path]
+
+
+def provenance_panels(rows: list[dict[str, Any]]) -> Table:
+    """Per stored vintage of one value: the observation, its raw payload (URL, size, licence) and the fetch command."""
+    from aitrack.present.formatting import format_value
+
+    grid = Table.grid(padding=(0, 0))
+    for r in rows:
+        head = (f"[bold]{r['indicator']} {r['country']} {r['year']}[/bold]: {format_value(r['value'], r['unit'])} "
+                f"{escape(r['unit'])} ({r['value_kind']})" + (" — [green]current value[/green]" if r["current"] else
+                " — an earlier or lower-priority vintage"))  # fmt: skip
+        detail = Table.grid(padding=(0, 2))
+        detail.add_column(style="dim", no_wrap=True)
+        detail.add_column(overflow="fold")
+        retrieved = r["retrieved_at"].strftime("%Y-%m-%d %H:%M UTC") if r["retrieved_at"] else ""
+        for label, value in (
+            ("source", f"{r['source']} · {r['producer']}: {r['source_title']}"),
+            ("series", r["source_series"]),
+            ("vintage", f"{r['vintage']} (retrieved {retrieved}{', published ' + r['published'] if r['published'] else ''})"),
+            ("payload", f"sha256 {r['sha256']} · {r['size_bytes']:,} bytes · {r['media_type']}"),
+            ("url", r["payload_url"]),
+            ("licence", f"{r['licence'] or 'not recorded'} ({'redistributable' if r['redistributable'] else 'not redistributable'})"),
+            ("citation", r["citation"] or "–"),
+            ("raw bytes", r["fetch_command"]),
+        ):  # fmt: skip
+            detail.add_row(label, escape(str(value)))
+        grid.add_row(head)
+        grid.add_row(detail)
+        grid.add_row("")
+    return grid

@@ -18,13 +18,15 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1, max=32)] = 1,
 ) -> None:
-    """Serve the read-only HTTP API (/api/…, OpenAPI at /docs) and the dashboard page (/)."""
+    """Serve the read-only HTTP API (/api/…, OpenAPI at /docs) and the dashboard (/); a busy port fails before anything
+    is announced."""
     from aitrack.api import serve as serve_api
 
+    def announce(url: str) -> None:
+        err_console.print(f"serving on {url} (API at /api, OpenAPI at /docs); Ctrl-C stops")
+
     ctx = context()
-    ctx.require_schema()
-    err_console.print(f"serving on http://{host}:{port}/ (API at /api, OpenAPI at /docs); Ctrl-C stops")
-    serve_api(host=host, port=port, settings=ctx.settings, workers=workers, log_level="warning")
+    serve_api(host=host, port=port, settings=ctx.settings, workers=workers, log_level="warning", announce=announce)
 
 
 @app.command()

@@ -13,6 +13,8 @@ import math
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -216,8 +218,49 @@ def iter_quote_problems(frame: pl.DataFrame, seeds_dir: Path | str | None = None
             yield f"{row['evidence_id']}: quote {row['quote']!r} not within ±{QUOTE_WINDOW} lines of {doc}:{row['line']}"
 
 
+
+
+# --- citing the seeds ------------------------------------------------------------------------------
+
+SEEDS_YAML: Path = Path(__file__).with_name("seeds.yaml")
+
+
+@dataclass(frozen=True)
+class SeedDocument:
+    """A seed document as a reader can find it: from its front matter, with a public URL (None if not found)."""
+
+    document: str
+    author: str
+    title: str
+    year: int
+    publisher: str
+    url: str | None
+    url_found: str
+
+    def citation(self, line: int | None = None) -> str:
+        """'Jinghan Zeng (2020), "China's Artificial Intelligence Innovation…", Global Policy …, line 71'."""
+        where = f", line {line}" if line is not None else ""
+        return f"{self.author} ({self.year}), \u201c{self.title}\u201d, {self.publisher}{where}"
+
+
+@lru_cache(maxsize=1)
+def load_seeds(path: Path | str | None = None) -> dict[str, SeedDocument]:
+    """seeds.yaml → {document file name: SeedDocument}; ValueError naming the entry on a missing field."""
+    import yaml
+
+    raw = yaml.safe_load(Path(path or SEEDS_YAML).read_text(encoding="utf-8")) or {}
+    out = {}
+    for document, fields in raw.items():
+        missing = [k for k in ("author", "title", "year", "publisher", "url", "url_found") if k not in (fields or {})]
+        if missing or not _DOCUMENT.match(document):
+            raise ValueError(f"seeds.yaml: entry {document!r} lacks {', '.join(missing) or 'a seed file name'}")
+        out[document] = SeedDocument(document=document, **{k: fields[k] for k in (
+            "author", "title", "year", "publisher", "url", "url_found")})  # fmt: skip
+    return out
+
+
 __all__ = [
-    "ALLOWED_INDICATORS", "COLUMNS", "EVIDENCE_CSV", "SCHEMA", "SEEDS_ENV_VAR", "UNCATALOGUED", "VALUE_KINDS",
-    "find_seed_text", "find_seeds_dir", "iter_quote_problems", "load_seed_evidence", "normalise_ws",
-    "quote_window", "seed_dir_candidates", "verify_quote",
+    "ALLOWED_INDICATORS", "COLUMNS", "EVIDENCE_CSV", "SCHEMA", "SEEDS_ENV_VAR", "SEEDS_YAML", "UNCATALOGUED",
+    "VALUE_KINDS", "SeedDocument", "find_seed_text", "find_seeds_dir", "iter_quote_problems", "load_seed_evidence",
+    "load_seeds", "normalise_ws", "quote_window", "seed_dir_candidates", "verify_quote",
 ]

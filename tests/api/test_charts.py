@@ -1,7 +1,9 @@
-"""Server-side SVG charts and the page's view model: properties over generated inputs, and the mapping of seed evidence.
+"""Server-side SVG charts, their axes and the subject page's model: properties over generated inputs, and real series.
 
-Example values are real: CSET/OWID AI publications CHN/USA 2015–2023 (tests/api/fixtures/observations.csv) and seed
-evidence rows e0240 (CHN 2017, 15,199 papers) and e0088 (AI2: China passes the US in top-10% papers by 2020).
+Example values are real: CSET/OWID AI publications CHN/USA 2015–2023, TOP500 systems per country (November lists
+1993–2025, data/snapshot/top500) with the official run's 2038–2040 CHN forecast rows, Epoch/OWID large-scale AI systems
+(cumulative, 2026 provisional), and seed evidence rows e0240 (CHN 2017, 15,199 papers) and e0088 (AI2: China passes the
+US in top-10% papers by 2020).
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from aitrack.dashboard.charts import (
     chart_frame,
     fan_chart,
     format_value,
-    linear_ticks,
-    log_ticks,
-    year_ticks,
 )
-from aitrack.dashboard.render import anchored_fan, crossover_sentence, evidence_markers, interval_text
+from aitrack.dashboard.legend import legend_items
+from aitrack.dashboard.scales import linear_ticks, log_ticks, use_log, value_domain, year_ticks
+from aitrack.dashboard.subjects import anchored_fan, crossover_sentence, evidence_markers
+from aitrack.present.formatting import interval_text
 
 SVG = "{http://www.w3.org/2000/svg}"
 CSET_PAPERS = {
@@ -36,6 +38,18 @@ CSET_PAPERS = {
     "USA": [(2015, 20506), (2016, 22419), (2017, 25382), (2018, 31876), (2019, 39790), (2020, 47187), (2021, 50596),
             (2022, 43539), (2023, 50039)],
 }  # fmt: skip
+TOP500 = {
+    "CHN": [0, 0, 1, 1, 0, 0, 1, 0, 3, 5, 10, 17, 17, 18, 10, 15, 21, 41, 74, 72, 63, 61, 109, 171, 202, 227, 228, 214,
+            173, 162, 104, 63, 40],
+    "USA": [236, 242, 261, 267, 265, 290, 268, 234, 230, 228, 246, 266, 305, 309, 283, 290, 277, 274, 263, 251, 264, 231,
+            199, 171, 143, 109, 117, 113, 149, 127, 161, 173, 171],
+}  # fmt: skip
+# The official run's rows for China, 2038–2040: the 80% band reaches 38k while the history tops out at 309.
+TOP500_CHN_FAN = (FanPoint(2038, 151.2, 0.438, 19776.8, 0.0, 138202.4), FanPoint(2039, 169.7, 0.418, 28022.5, 0.0, 198144.8),
+                  FanPoint(2040, 173.4, 0.198, 38016.5, 0.0, 304745.6))  # fmt: skip
+LARGE_SCALE = {"CHN": [(2019, 0), (2020, 0), (2021, 3), (2022, 5), (2023, 52), (2024, 112), (2025, 190)],
+               "USA": [(2019, 0), (2020, 2), (2021, 4), (2022, 26), (2023, 74), (2024, 155), (2025, 214)]}  # fmt: skip
+LARGE_SCALE_PROVISIONAL = {"CHN": (2026, 192), "USA": (2026, 215)}
 
 finite = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=1e-6, max_value=1e13, allow_nan=False, allow_infinity=False)
@@ -76,8 +90,7 @@ def specs(draw) -> ChartSpec:
     )
     return ChartSpec(
         title=draw(st.text(max_size=40)), unit=draw(st.sampled_from(["count", "pct_gdp", "share", "usd"])),
-        series=tuple(series), crossover=band, evidence=tuple(markers), log_scale=draw(st.booleans()),
-        reference=draw(st.one_of(st.none(), st.just(0.5))),
+        series=tuple(series), crossover=band, evidence=tuple(markers), reference=draw(st.one_of(st.none(), st.just(0.5))),
     )  # fmt: skip
 
 
@@ -111,11 +124,10 @@ def test_any_spec_renders_well_formed_svg_inside_its_box(spec):
             assert all(-10 <= v <= max(width, height) + 10 for v in xs_ys)
 
 
-def test_a_log_chart_of_values_near_zero_falls_back_to_linear():
+def test_a_chart_of_values_near_zero_stays_linear():
     # A positive value below 1e-300 put a tick at 10**-324 == 0.0 and the log axis failed (found by the property test).
-    spec = ChartSpec(title="t", unit="count", log_scale=True,
-                     series=(CountrySeries("CHN", history=((2020, 5e-324), (2021, 1.0))),))  # fmt: skip
-    frame, ticks, _ = chart_frame(spec)
+    spec = ChartSpec(title="t", unit="count", series=(CountrySeries("CHN", history=((2020, 5e-324), (2021, 1.0))),))
+    frame, ticks, _, _ = chart_frame(spec)
     assert not frame.log and ticks[0] <= 0 and ticks[-1] >= 1
     ET.fromstring(fan_chart(spec))
 
@@ -136,10 +148,24 @@ def test_linear_ticks_cover_the_range_on_an_even_grid(lo, hi, target):
 
 @settings(max_examples=200, deadline=None)
 @given(positive, positive)
-def test_log_ticks_bracket_the_range(a, b):
+def test_log_ticks_stay_inside_the_range_the_data_use(a, b):
     ticks = log_ticks(a, b)
-    assert ticks == sorted(ticks)
-    assert ticks[0] <= min(a, b) * (1 + 1e-9) and ticks[-1] >= max(a, b) * (1 - 1e-9)
+    lo, hi = min(a, b), max(a, b)
+    assert ticks == sorted(ticks) and 2 <= len(ticks) <= 9
+    assert all(lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9) for t in ticks)
+
+
+def test_log_ticks_of_a_wide_range_are_powers_of_ten_inside_it():
+    # GDP per capita, CHN 1960 (71 US$) to USA 2025 (90,027 US$): never 0.01 or 1M, which no value is near.
+    assert log_ticks(71.06, 90026.5) == [100.0, 1000.0, 10000.0]
+    assert log_ticks(3.0, 300.0) == [3.0, 10.0, 30.0, 100.0, 300.0]
+
+
+def test_log_only_where_the_observations_span_orders_of_magnitude():
+    assert use_log([71.06, 90026.5])  # GDP per capita: three decades
+    assert not use_log([20506, 103493])  # CSET papers: under one decade
+    assert not use_log(TOP500["CHN"] + TOP500["USA"])  # zeros: no log axis
+    assert not use_log([0.0, 10.0])
 
 
 @given(st.integers(1900, 2100), st.integers(0, 150))
@@ -175,10 +201,10 @@ def test_a_real_pair_chart_has_both_histories_and_a_crossover_band():
     assert {p.attrib["stroke"] for p in histories} == {"#D55E00", "#0072B2"}
     band = next(r for r in root.iter(f"{SVG}rect") if r.attrib.get("class") == "crossover-band")
     assert "after 2035" in band.find(f"{SVG}title").text
-    frame, y_ticks, _ = chart_frame(spec)
+    frame, y_ticks, _, _ = chart_frame(spec)
     # The axis spans history and the 80% band (to 140k); the 95% band (to 160k) is clipped and the legend says so.
     assert y_ticks[0] == 0 and 140000 <= y_ticks[-1] < 160000
-    assert "(95% clipped)" in fan_chart(spec)
+    assert "80% and 95% intervals (clipped at the axis)" in [i.label for i in legend_items(spec)]
     # CHN 2023 (103,493) is drawn above USA 2023 (50,039): a smaller screen y.
     points = {c.find(f"{SVG}title").text: float(c.attrib["cy"]) for c in root.iter(f"{SVG}circle")}
     assert points["China 2023: 103k"] < points["United States 2023: 50k"]
@@ -191,10 +217,71 @@ def test_a_missing_year_breaks_the_history_line():
     assert len([p for p in root.iter(f"{SVG}polyline") if p.attrib["class"] == "history"]) == 2
 
 
-def test_log_axis_falls_back_to_linear_for_non_positive_values():
-    spec = ChartSpec(title="t", unit="count", series=(CountrySeries("CHN", history=((2020, 0.0), (2021, 10.0))),),
-                     log_scale=True)  # fmt: skip
-    assert 'data-scale="linear"' in fan_chart(spec)
+def test_top500_history_stays_readable_beside_an_exploding_forecast():
+    history = {c: tuple(zip(range(1993, 2026), v)) for c, v in TOP500.items()}
+    spec = ChartSpec(title="TOP500", unit="count", series=(
+        CountrySeries("CHN", history=history["CHN"], fan=TOP500_CHN_FAN), CountrySeries("USA", history=history["USA"])))
+    frame, ticks, _, domain = chart_frame(spec)
+    assert not frame.log and frame.y_lo == 0
+    # The axis may stretch beyond the observed maximum (309) by at most 0.75 of the observed span, not to 38k.
+    assert 309 <= frame.y_hi <= 309 * 1.75 + ticks[1] - ticks[0] and domain.clipped
+    # The history uses more than half the plot's height.
+    root = ET.fromstring(fan_chart(spec))
+    ys = [float(c.attrib["cy"]) for c in root.iter(f"{SVG}circle") if c.attrib.get("class") == "point"]
+    assert (max(ys) - min(ys)) > 0.5 * (frame.height - frame.top - frame.bottom)
+    assert "80% and 95% intervals (clipped at the axis)" in [i.label for i in legend_items(spec)]
+
+
+def test_provisional_points_are_drawn_apart_and_explained():
+    series = tuple(CountrySeries(c, history=tuple(LARGE_SCALE[c]), provisional=(LARGE_SCALE_PROVISIONAL[c],))
+                   for c in ("CHN", "USA"))  # fmt: skip
+    spec = ChartSpec(title="Large-scale AI systems", unit="count", series=series, subject="large_scale_ai_systems",
+                     provenance_href="/provenance")  # fmt: skip
+    root = ET.fromstring(fan_chart(spec))
+    provisional = [r for r in root.iter(f"{SVG}rect") if r.attrib.get("class") == "provisional"]
+    assert len(provisional) == 2 and all("provisional" in r.find(f"{SVG}title").text for r in provisional)
+    lines = [p.attrib["points"] for p in root.iter(f"{SVG}polyline") if p.attrib["class"] == "history"]
+    x_2026 = float(provisional[0].attrib["x"]) + float(provisional[0].attrib["width"]) / 2
+    assert all(float(pt.split(",")[0]) < x_2026 - 1 for line in lines for pt in line.split())  # not on the line
+    links = [a.attrib["href"] for a in root.iter(f"{SVG}a")]
+    assert "/provenance?indicator=large_scale_ai_systems&country=CHN&year=2026" in links
+    labels = [i.label for i in legend_items(spec)]
+    assert "provisional: a partial year, not used in the forecast" in labels
+    assert "click a point for its provenance" in labels
+
+
+def test_nowcast_points_are_marked_and_explained():
+    fan = (FanPoint(2024, 60000, 55000, 65000, 50000, 70000, nowcast=True), FanPoint(2025, 65000, 58000, 72000, 52000, 80000))
+    spec = ChartSpec(title="nowcast", unit="count", series=(CountrySeries("USA", history=tuple(CSET_PAPERS["USA"]), fan=fan),))
+    root = ET.fromstring(fan_chart(spec))
+    (mark,) = [r for r in root.iter(f"{SVG}rect") if r.attrib.get("class") == "nowcast"]
+    assert "nowcast" in mark.find(f"{SVG}title").text and "2024" in mark.find(f"{SVG}title").text
+    assert "nowcast: a past year not yet published" in [i.label for i in legend_items(spec)]
+
+
+def test_the_open_end_of_a_crossover_band_is_written_out_and_in_the_legend():
+    spec = ChartSpec(title="t", unit="count", series=(CountrySeries("CHN", history=tuple(CSET_PAPERS["CHN"])),),
+                     crossover=CrossoverBand(2033, None, None, 2040))  # fmt: skip
+    svg = fan_chart(spec)
+    assert ">after 2040</text>" in svg and "→" not in svg
+    assert "“after 2040”: the interval runs past the horizon" in [i.label for i in legend_items(spec)]
+
+
+def test_seed_markers_are_not_coloured_as_a_country_and_have_a_legend():
+    markers = (EvidenceMarker("e0240", 2017, 15199.0, "CHN", "measured", "In 2017, China published 15,199 AI papers"),
+               EvidenceMarker("e0088", 2020, None, "CHN-USA", "forecast", "top 10 per cent AI papers by 2020"))
+    spec = ChartSpec(title="t", unit="count", series=(CountrySeries("CHN", history=tuple(CSET_PAPERS["CHN"])),),
+                     evidence=markers)  # fmt: skip
+    root = ET.fromstring(fan_chart(spec))
+    diamond = next(p for p in root.iter(f"{SVG}polygon") if "evidence-point" in p.attrib.get("class", ""))
+    assert diamond.attrib["fill"] not in ("#D55E00", "#0072B2") and diamond.attrib["stroke"] not in ("#D55E00", "#0072B2")
+    labels = [i.label for i in legend_items(spec)]
+    assert "seed figure (measured or estimate)" in labels and "seed claim dated to a year" in labels
+
+
+def test_a_share_axis_stays_within_its_bounds():
+    domain = value_domain([0.35, 0.41], [0.2, 0.9, 1.3], unit="share", reference=0.5)
+    assert 0 <= domain.lo and domain.hi <= 1 and domain.clipped
 
 
 def test_text_is_escaped():
@@ -262,15 +349,19 @@ def test_the_fan_starts_at_the_last_observation():
     assert anchored_fan(CSET_PAPERS["CHN"][:-2], fan) == fan  # a gap: not bridged
 
 
-def test_crossover_sentences_follow_the_status():
-    row = {"pair": "CHN-USA", "leader_now": "USA", "status": "projected", "median_year": 2032, "lo_80": 2028,
-           "hi_80": None, "lo_95": 2027, "hi_95": None, "horizon": 2035, "p_after_horizon": 0.2}  # fmt: skip
-    text = crossover_sentence(row)
-    assert "China is projected to pass United States" in text
-    assert "2028–after 2035" in text and "80%" in text
-    assert "already happened" in crossover_sentence({**row, "status": "already_crossed", "leader_now": "CHN",
-                                                     "last_crossing_year": 2017})  # fmt: skip
-    assert "not projected" in crossover_sentence({**row, "status": "not_within_horizon"})
-    assert "Too little data" in crossover_sentence({**row, "status": "insufficient_data"})
+def test_crossover_sentences_use_the_presentations_words():
+    import json
+    from pathlib import Path
+
+    from aitrack.present.crossovers import CrossoverView
+
+    golden = json.loads((Path(__file__).parents[1] / "golden" / "crossover_presentation.json").read_text())
+    views = {g["row"]["subject"]: CrossoverView(**{**g["row"], "run_created_at": None}) for g in golden}
+    papers = crossover_sentence(views["ai_papers"])
+    assert papers.startswith("Does the US regain the lead? Status: passed in 2017.")
+    assert "80% interval 2034–after 2038" in papers and "probability by 2030 8%" in papers
+    assert crossover_sentence(views["large_scale_ai_systems"]).startswith("When does China pass the US? Status: projected by 2040.")
+    assert "Too little data" in crossover_sentence(views["ai_bills_passed"])
     assert crossover_sentence(None).startswith("No crossover")
-    assert interval_text(None, None, 2035) == "–"
+    assert interval_text(None, None, 2035, open_ended=False) == "–"
+    assert interval_text(2033, None, 2040, open_ended=True) == "2033–after 2040"

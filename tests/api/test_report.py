@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from aitrack.dashboard.render import load_dashboard_data, render_dashboard
+from aitrack.dashboard.data import load_dashboard_data
+from aitrack.dashboard.overview import page_subjects
+from aitrack.dashboard.render import render_overview, render_subject
 from aitrack.report import write_report
 from indicators.catalog import load_catalog
 
@@ -79,12 +82,17 @@ def test_report_requests_nothing_from_outside(report):
     # Links to the sources' homepages are allowed: they are navigation, not requests made on opening the file.
     assert any(link.startswith("https://") for link in found.links)
     assert all(link.startswith(("#", "https://", "http://")) for link in found.links)
+    assert not any(link.startswith(("/provenance", "/subjects")) for link in found.links)  # no server in a file
 
 
 def test_report_has_the_dashboards_charts(report, fixture_db):
-    dashboard = render_dashboard(load_dashboard_data(fixture_db.repo), load_catalog())
-    assert inventory(report).chart_ids == inventory(dashboard).chart_ids
-    expected = {"chart-ai_papers-title", "chart-cohesion-title", "chart-gerd_pct_gdp-title"}
+    catalog = load_catalog()
+    data = load_dashboard_data(fixture_db.repo, catalog)
+    served = inventory(render_overview(data, catalog)).chart_ids
+    for subject in page_subjects(data, catalog):
+        served += inventory(render_subject(data, catalog, subject)).chart_ids
+    assert sorted(inventory(report).chart_ids) == sorted(served)
+    expected = {"chart-ai_papers-title", "chart-cohesion-title", "chart-gerd_pct_gdp-title", "chart-cohesion-card-title"}
     assert expected <= set(inventory(report).chart_ids)
 
 
@@ -103,7 +111,8 @@ def test_report_names_sources_licences_dates_and_method(report, fixture_db):
     # Retrieval dates of the OWID files and of the World Bank copies (data/snapshot/*/manifest.yaml).
     assert "2026-05-07" in report and "2026-11-22" in report
     newest_vintage = max(v[:10] for v in fixture_db.summary.observations["vintage"].to_list())
-    assert f"Data as of <strong>{newest_vintage}</strong>" in report
+    assert f"newest source vintage {newest_vintage}" in report
+    assert re.search(r"Data: observed years <strong>\d{4}–\d{4}", report)
     assert "report generated 2026-07-21 09:30 UTC" in report
     assert 'id="methodology"' in report and "first passage" in report
     assert fixture_db.summary.current_run_id in report
@@ -115,3 +124,13 @@ def test_report_shows_caveats_and_seed_evidence(report):
         assert caveat.replace("'", "&#39;").replace('"', "&#34;") in report
     # AI2's crossover forecast (seed 003 line 348) stands beside the top-10% series even before that series has data.
     assert "China will overtake the US in total number of top 10 per cent AI research papers by 2020" in report
+
+
+def test_report_cites_the_seeds_by_author_title_year_and_url(report):
+    from indicators.evidence import load_seeds
+
+    for seed in load_seeds().values():
+        assert seed.title.replace("'", "&#39;") in report and seed.author in report
+        if seed.url:
+            assert f'href="{seed.url}"' in report
+    assert "000_48435f7d0d106ffe.txt" not in report  # a file name only our machines have is never the citation

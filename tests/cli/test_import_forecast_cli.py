@@ -5,7 +5,6 @@ The imported file is real data in the import format (tests/fixtures/README.md, "
 
 from __future__ import annotations
 
-from dataclasses import fields
 
 import json
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aitrack.cli import app
-from contracts.records import CrossoverRow
+from aitrack.present import crossovers as crossover_presentation
 from db.read import Reader
 from db.write import Writer
 from db.session import make_engine
@@ -75,9 +74,11 @@ def test_forecast_crossovers_and_backtest_on_an_imported_series(env):
                                  "--format", "json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     records = _json(result.stdout)
-    assert len(records) == 1 and tuple(records[0]) == tuple(f.name for f in fields(CrossoverRow))
+    # The crossover presentation (docs/forecasting.md), also for an analyst's own series.
+    assert len(records) == 1 and tuple(records[0]) == crossover_presentation.COLUMNS
     record = records[0]
     assert record["subject"] == "top500_june_systems" and record["pair"] == "CHN-USA"
+    assert record["unit"] == "count" and record["challenger_value"] is not None and record["incumbent_year"]
     assert record["status"] in {"already_crossed", "projected", "not_within_horizon"}
     assert record["n_paths"] == 300
 
