@@ -623,7 +623,7 @@ def render_crossover_table(rows: list[dict]) -> Table:
                "model", "source")  # fmt: skip
     for h in headers:
         table.add_column(h, justify="right" if h.startswith("P(") or h == "median" else "left", overflow="fold")
-    styles = {"already_crossed": "cyan", "projected": "green", "not_within_horizon": "yellow", "insufficient_data": "dim"}
+    styles = {"already_crossed": "cyan", "likely_crossed": "magenta", "projected": "green", "not_within_horizon": "yellow", "insufficient_data": "dim"}
     for r in rows:
         style = styles.get(r["status"] or "", "")
         table.add_row(

@@ -392,6 +392,17 @@ def _code_version() -> str:
     return __version__
 
 
+def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
+    """A catalog entry's forecast spec: its bounds (else its unit's range), its scale as the preferred one."""
+    from contracts.units import unit_spec
+    from forecasts import SeriesSpec
+
+    unit = unit_spec(entry.unit)
+    bounds = tuple(entry.bounds) if entry.bounds else (unit.lower, unit.upper)
+    fixed = entry.forecast_scale if getattr(entry, "scale_fixed", False) else None
+    return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=entry.forecast_scale)
+
+
 def forecast_subjects(
     repo: Repository,
     catalog: Catalog,
@@ -409,7 +420,7 @@ def forecast_subjects(
     import uuid
 
     from aitrack.errors import UsageError
-    from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many
+    from forecasts import ForecastConfig, ForecastJob, forecast_dimension, forecast_many
     from indicators.composites import pair_shares
 
     t0 = time.perf_counter()
@@ -442,9 +453,7 @@ def forecast_subjects(
         history = observations.filter(
             (pl.col("indicator") == indicator) & pl.col("country").is_in(pair)
         ).select("country", "year", "value")
-        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
-                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
-        jobs.append(ForecastJob(history=history, spec=spec, pair=pair, as_of=as_of))
+        jobs.append(ForecastJob(history=history, spec=series_spec(entry), pair=pair, as_of=as_of))
     results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
 
     frames, crossovers, warnings = [], [], {}
@@ -458,7 +467,7 @@ def forecast_subjects(
         cx.update(kind="indicator", subject_kind="indicator",
                   source=", ".join(catalog.source_priority(indicator)))  # fmt: skip
         cx["details"] = {"notes": cx.pop("notes", []), "residual_correlation": result.residual_correlation,
-                         "selected": result.selected}  # fmt: skip
+                         "selected": result.selected, "fits": result.fits}  # fmt: skip
         crossovers.append(cx)
         if result.warnings:
             warnings[indicator] = list(result.warnings)
@@ -475,17 +484,21 @@ def forecast_subjects(
             frames.append(forecast.forecasts.select(
                 "subject", "year", "mean", "lo_80", "hi_80", "lo_95", "hi_95"
             ).with_columns(pl.lit("dimension").alias("subject_kind"), pl.lit(pair[0]).alias("country"),
-                           pl.lit("composite").alias("model")))  # fmt: skip
+                           pl.lit("composite").alias("model"), pl.lit("composite").alias("scale"),
+                           pl.lit(None, pl.String).alias("weights"), pl.lit(None, pl.Float64).alias("widening_80"),
+                           pl.lit(None, pl.Float64).alias("widening_95"),
+                           pl.lit(None, pl.Float64).alias("backtest_score")))  # fmt: skip
         cx = forecast.crossover.to_dict()
         cx.update(kind="dimension", subject_kind="dimension", source="composite")
         cx["details"] = {"notes": cx.pop("notes", [])}
         crossovers.append(cx)
         if forecast.warnings:
             warnings[dimension] = list(forecast.warnings)
-    columns = ["subject", "subject_kind", "country", "model", "year", "mean", "lo_80", "hi_80", "lo_95", "hi_95"]
-    table = pl.concat([f.select(columns) for f in frames]) if frames else pl.DataFrame(
-        schema={c: (pl.Int64 if c == "year" else pl.Float64 if c[:2] in ("me", "lo", "hi") else pl.String)
-                for c in columns}
+    columns = ["subject", "subject_kind", "country", "model", "year", "mean", "lo_80", "hi_80", "lo_95", "hi_95",
+               "scale", "weights", "widening_80", "widening_95", "backtest_score"]  # the last five: fit metadata
+    table = pl.concat([f.select(columns) for f in frames], how="diagonal_relaxed").select(columns) if frames else (
+        pl.DataFrame(schema={c: (pl.Int64 if c == "year" else pl.String if c in ("subject", "subject_kind", "country",
+                     "model", "scale", "weights") else pl.Float64) for c in columns})
     )  # fmt: skip
     run_id = str(uuid.uuid4())
     for cx in crossovers:
@@ -499,7 +512,10 @@ def forecast_subjects(
                 "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,
                                   "backtest_origins": config.backtest_origins, "selection": config.selection,
                                   "report_years": list(config.report_years), "history_kinds": list(HISTORY_KINDS),
-                                  "indicators": wanted_ind, "dimensions": wanted_dim},
+                                  "indicators": wanted_ind, "dimensions": wanted_dim,
+                                  "horizon_year": config.horizon_year, "current_year": config.current_year,
+                                  # per series: chosen scale, model weights, widening, backtest scores
+                                  "fits": {i: results[i].fits for i in wanted_ind}},
                 "duration_s": time.perf_counter() - t0,
             },
             forecasts=table,
@@ -521,7 +537,7 @@ def backtest_subjects(
 ) -> list[dict]:
     """Per pair indicator: as-of forecasts from `from_year`, scored on what followed (summary rows)."""
     from aitrack.errors import UsageError
-    from forecasts import ForecastConfig, SeriesSpec, backtest_pair
+    from forecasts import ForecastConfig, backtest_pair
 
     ids = list(indicators) if indicators else [e.id for e in catalog if e.comparison == "pair"]
     unknown = [i for i in ids if i not in catalog]
@@ -536,8 +552,6 @@ def backtest_subjects(
         if history.height == 0:
             rows.append({"subject": indicator, "n_as_of": 0, "note": "insufficient_data"})
             continue
-        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
-                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
-        result = backtest_pair(history, spec, config, from_year=from_year)
+        result = backtest_pair(history, series_spec(entry), config, from_year=from_year)
         rows.append({"subject": indicator, **result.summary, "note": "; ".join(result.warnings[:2])})
     return rows

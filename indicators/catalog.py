@@ -116,8 +116,8 @@ class IndicatorEntry(_Strict):
                 raise ValueError("bounds: a logit forecast_scale needs [low, high]")
             if not self.bounds[0] < self.bounds[1]:
                 raise ValueError("bounds: low must be below high")
-        elif self.bounds is not None:
-            raise ValueError("bounds: only a logit forecast_scale takes bounds")
+        elif self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError("bounds: low must be below high")
         derived_source = any(s.source == "aitrack" for s in self.sources)
         if self.derived_from is not None and not derived_source:
             raise ValueError("sources: a derived indicator's source is aitrack")

@@ -1,0 +1,197 @@
+"""One run's series in (each on its candidate scales), each series' chosen fit out: scale, weights, calibrated
+model-scale forecast to the needed horizon.
+
+Two statsforecast batches per run: (1) every series' rolling-origin backtest windows on every candidate scale,
+(2) every series' full history on its chosen scale with its chosen models. The pooled calibration needs every
+series' backtest, which is why a run is fitted as one batch rather than series by series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecasts.engine import candidates_for, fit_windows
+from forecasts.models import rw_drift
+from forecasts.registry import SHORT_SERIES_MODELS
+from forecasts.scales import ScaleTransform
+from forecasts.selection import (
+    Calibration,
+    SeriesChoice,
+    choose_weights,
+    combine,
+    origin_cutoffs,
+    pooled_calibration,
+    relative_scores,
+    series_factor,
+)
+
+# Windows shorter than this are not backtest origins (a random walk with drift needs two changes).
+MIN_ORIGIN_TRAIN = 3
+
+
+@dataclass
+class PreparedSeries:
+    """One country's series on a gap-free annual grid, with its candidate scales (preferred first)."""
+
+    years: np.ndarray
+    values: np.ndarray  # original scale; interior gaps filled on the first candidate scale
+    observed: np.ndarray  # False where a year was filled
+    transforms: list[ScaleTransform]
+
+    def model_values(self, index: int) -> np.ndarray:
+        return self.transforms[index].forward(self.values)
+
+
+@dataclass
+class SeriesFit:
+    choice: SeriesChoice
+    transform: ScaleTransform
+    mean: np.ndarray  # model scale, steps 1..H, after the growth guard
+    sd: np.ndarray
+    inner: np.ndarray  # interval factors per step (80 % and 95 % quantiles)
+    outer: np.ndarray
+    residuals: np.ndarray  # one-year changes less their mean, aligned with years[1:], chosen scale
+
+
+@dataclass
+class _Window:
+    series: int
+    transform: int
+    cutoff: int
+
+
+def _backtest_windows(series: list[PreparedSeries], config) -> tuple[list[np.ndarray], list[_Window]]:
+    windows, meta = [], []
+    for i, s in enumerate(series):
+        for t in range(len(s.transforms)):
+            values = s.model_values(t)
+            for cutoff in origin_cutoffs(s.years.size, config.backtest_origins, config.origin_step, MIN_ORIGIN_TRAIN):
+                windows.append(values[: cutoff + 1])
+                meta.append(_Window(i, t, cutoff))
+    return windows, meta
+
+
+def _candidates(s: PreparedSeries, config) -> tuple[tuple[str, ...], list[str]]:
+    n = int(s.observed.sum())
+    if n < config.min_points_full:
+        allowed = tuple(m for m in config.models if m in SHORT_SERIES_MODELS) or SHORT_SERIES_MODELS
+        return allowed, [f"short series ({n} points < {config.min_points_full}): only {', '.join(allowed)}"]
+    return candidates_for(config.models, n) or SHORT_SERIES_MODELS, []
+
+
+def growth_guard(last: float, mean: np.ndarray, history: np.ndarray, *, damp_after: int, damping: float
+                 ) -> tuple[np.ndarray, float | None]:
+    """The median's path, held to what the series' own history justifies (docs/forecasting.md, "Plausible
+    long horizons"):
+
+    1. each year's change of the median stays within |d̄| + 2·se(d̄), with d̄ the mean one-year change of the
+       whole history on the model scale (a model may extrapolate a recent spurt no faster than that);
+    2. beyond `damp_after` years (the backtested horizon, where no evidence reaches) each year's change is
+       damped by `damping` per year, so the median settles instead of compounding for ever.
+    Returns the guarded mean and the cap when step 1 bit (None otherwise).
+    """
+    changes = np.diff(history)
+    steps = np.diff(np.concatenate([[last], mean]))
+    cap = None
+    if changes.size >= 2:
+        limit = abs(float(changes.mean())) + 2 * float(changes.std(ddof=1)) / np.sqrt(changes.size)
+        if np.any(np.abs(steps) > limit + 1e-12):
+            steps, cap = np.clip(steps, -limit, limit), limit
+    ahead = np.arange(1, steps.size + 1)
+    steps = steps * damping ** np.maximum(ahead - damp_after, 0)
+    return last + np.cumsum(steps), cap
+
+
+def _score_series(i, s, rows_by_t, fits, windows_meta, candidates, config):
+    """Relative scores per scale and model, the chosen scale and weights, and the standardised errors."""
+    scores, combined, picks = {}, {}, {}
+    for t, rows in rows_by_t.items():
+        transform = s.transforms[t]
+        actual, actual_model, mase_scale, steps = _actuals(s, t, [windows_meta[r].cutoff for r in rows], config)
+        errors = {}
+        for model in (*candidates, "naive"):
+            mean = fits[model][0][rows]
+            errors[model] = np.abs(actual - transform.inverse(mean))
+        model_scores = relative_scores({m: errors[m] for m in candidates}, errors["naive"])
+        weights = choose_weights(model_scores, candidates, config.selection)
+        mean, sd = combine(fits, weights, rows)
+        comb_error = np.abs(actual - transform.inverse(mean))
+        scores[transform.scale] = model_scores
+        combined[t] = relative_scores({"chosen": comb_error}, errors["naive"])["chosen"]
+        mase = {m: float(np.nanmean(errors[m] / mase_scale)) if np.isfinite(errors[m]).any() else float("nan")
+                for m in candidates}
+        picks[t] = (weights, (actual_model - mean) / sd, steps, mase, int(np.isfinite(comb_error).sum()))
+    finite = {t: v for t, v in combined.items() if np.isfinite(v)}
+    # The preferred scale (listed first) keeps the choice unless another beats it by `scale_margin`.
+    best_t = min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + config.scale_margin), t)) if finite else 0
+    return best_t, scores, picks
+
+
+def _actuals(s: PreparedSeries, t: int, cutoffs: list[int], config):
+    """Observed later values (original and model scale), the MASE denominators and the steps ahead per window."""
+    h = config.backtest_horizon
+    model_values = s.model_values(t)
+    actual = np.full((len(cutoffs), h), np.nan)
+    actual_model = np.full((len(cutoffs), h), np.nan)
+    scale = np.full((len(cutoffs), 1), np.nan)
+    for row, cutoff in enumerate(cutoffs):
+        later = np.arange(cutoff + 1, min(cutoff + 1 + h, s.years.size))
+        keep = later[s.observed[later]]
+        actual[row, keep - cutoff - 1] = s.values[keep]
+        actual_model[row, keep - cutoff - 1] = model_values[keep]
+        changes = np.abs(np.diff(s.values[: cutoff + 1]))
+        scale[row, 0] = changes.mean() if changes.size and changes.mean() > 0 else np.nan
+    steps = np.tile(np.arange(1, h + 1), (len(cutoffs), 1))
+    return actual, actual_model, scale, steps
+
+
+def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) -> tuple[list[SeriesFit], Calibration]:
+    """Backtest, choose, calibrate and fit every series of the run; `steps_needed[i]` years ahead for series i."""
+    candidates, notes = zip(*[_candidates(s, config) for s in series]) if series else ((), ())
+    windows, meta = _backtest_windows(series, config)
+    every = tuple(dict.fromkeys(m for c in candidates for m in c))
+    fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed)
+    rows: dict[int, dict[int, list[int]]] = {}
+    for r, w in enumerate(meta):
+        rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
+    chosen: list[tuple] = []
+    for i, s in enumerate(series):
+        if i not in rows:
+            chosen.append((0, {}, {0: ({candidates[i][0]: 1.0}, np.empty((0, 0)), np.empty((0, 0)), {}, 0)}))
+            continue
+        chosen.append(_score_series(i, s, rows[i], fits, meta, candidates[i], config))
+    all_steps = np.concatenate([c[2][c[0]][2].ravel() for c in chosen] or [np.array([], dtype=int)])
+    all_errors = np.concatenate([c[2][c[0]][1].ravel() for c in chosen] or [np.array([])])
+    calibration = pooled_calibration(all_steps, all_errors, config.backtest_horizon)
+
+    horizon = max(steps_needed, default=1)
+    final_windows = [s.model_values(c[0]) for s, c in zip(series, chosen)]
+    final_models = tuple(dict.fromkeys(m for c in chosen for m in c[2][c[0]][0]))
+    final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed)
+    fallback = rw_drift(final_windows, horizon)
+    out = []
+    for i, (s, (t, scores, picks)) in enumerate(zip(series, chosen)):
+        weights, standardised, steps, mase, n_backtest = picks[t]
+        factor, _ = series_factor(steps.ravel(), standardised.ravel(), calibration)
+        mean, sd = combine(final, weights, [i])
+        mean, sd = mean[0], sd[0]
+        series_notes = list(notes[i])
+        if not np.isfinite(mean).all():
+            series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
+            weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
+        history = final_windows[i]
+        guarded, cap = growth_guard(float(history[-1]), mean, history, damp_after=config.backtest_horizon,
+                                   damping=config.long_run_damping)
+        if cap is not None:
+            series_notes.append(f"growth guard: the median's yearly change held within ±{cap:.3g} on the "
+                                f"{s.transforms[t].scale} scale (the history's mean change + 2 se)")
+        inner, outer = calibration.at(horizon, factor)
+        changes = np.diff(history)
+        residuals = changes - changes.mean() if changes.size else changes
+        choice = SeriesChoice(scale=s.transforms[t].scale, weights=weights, scores=scores, mase=mase,
+                              n_origins=len(rows.get(i, {}).get(t, [])), n_backtest=n_backtest,
+                              series_factor=factor, notes=series_notes)
+        out.append(SeriesFit(choice, s.transforms[t], guarded, sd, inner, outer, residuals))
+    return out, calibration
