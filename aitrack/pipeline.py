@@ -77,7 +77,11 @@ def current_catalog(repo: Repository | None = None) -> Catalog:
     if repo is not None:
         for spec in repo.user_indicator_specs():
             if spec["id"] not in catalog:
-                catalog.register_user_indicator(spec["id"], spec["unit"], name=spec["name"])
+                stored = spec.get("spec") or {}
+                catalog.register_user_indicator(
+                    spec["id"], spec["unit"], name=spec["name"], bounds=stored.get("bounds"),
+                    scale=stored.get("forecast_scale") if stored.get("scale_fixed") else None,
+                )  # fmt: skip
     return catalog
 
 
@@ -300,7 +304,7 @@ def import_user_file(repo: Repository, catalog: Catalog, path: Path) -> tuple[So
     new_ids = []
     for indicator_id, unit in parsed.new_indicators:
         try:
-            catalog.register_user_indicator(indicator_id, unit)
+            catalog.register_user_indicator(indicator_id, unit, **(parsed.forecast_options or {}).get(indicator_id, {}))
         except ValueError as exc:
             raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
         new_ids.append(indicator_id)
@@ -399,7 +403,7 @@ def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
 
     unit = unit_spec(entry.unit)
     bounds = tuple(entry.bounds) if entry.bounds else (unit.lower, unit.upper)
-    fixed = entry.forecast_scale if getattr(entry, "scale_fixed", False) else None
+    fixed = entry.forecast_scale if entry.scale_fixed else None
     return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=entry.forecast_scale)
 
 

@@ -17,6 +17,8 @@ from forecasts.models import rw_drift
 from forecasts.registry import SHORT_SERIES_MODELS
 from forecasts.scales import ScaleTransform
 from forecasts.selection import (
+    OUTER,
+    Z,
     Calibration,
     SeriesChoice,
     choose_weights,
@@ -104,29 +106,64 @@ def growth_guard(last: float, mean: np.ndarray, history: np.ndarray, *, damp_aft
     return last + np.cumsum(steps), cap
 
 
-def _score_series(i, s, rows_by_t, fits, windows_meta, candidates, config):
-    """Relative scores per scale and model, the chosen scale and weights, and the standardised errors."""
-    scores, combined, picks = {}, {}, {}
+@dataclass
+class _Evaluation:
+    """One series on one candidate scale: the chosen weights and their combined backtest forecast."""
+
+    weights: dict[str, float]
+    model_scores: dict[str, float]
+    mean: np.ndarray  # (windows, steps) model scale
+    sd: np.ndarray
+    actual: np.ndarray  # original scale, NaN where not observed
+    standardised: np.ndarray  # (actual − mean)/sd on the model scale
+    steps: np.ndarray
+    naive_error: np.ndarray
+    mase: dict[str, float]
+
+
+def _evaluate(s: PreparedSeries, rows_by_t, fits, windows_meta, candidates, config) -> dict[int, _Evaluation]:
+    """Per candidate scale: relative scores of each model (naive = 1), the weights, the combined forecast."""
+    out = {}
     for t, rows in rows_by_t.items():
         transform = s.transforms[t]
         actual, actual_model, mase_scale, steps = _actuals(s, t, [windows_meta[r].cutoff for r in rows], config)
-        errors = {}
-        for model in (*candidates, "naive"):
-            mean = fits[model][0][rows]
-            errors[model] = np.abs(actual - transform.inverse(mean))
+        errors = {m: np.abs(actual - transform.inverse(fits[m][0][rows])) for m in (*candidates, "naive")}
         model_scores = relative_scores({m: errors[m] for m in candidates}, errors["naive"])
         weights = choose_weights(model_scores, candidates, config.selection)
         mean, sd = combine(fits, weights, rows)
-        comb_error = np.abs(actual - transform.inverse(mean))
-        scores[transform.scale] = model_scores
-        combined[t] = relative_scores({"chosen": comb_error}, errors["naive"])["chosen"]
         mase = {m: float(np.nanmean(errors[m] / mase_scale)) if np.isfinite(errors[m]).any() else float("nan")
                 for m in candidates}
-        picks[t] = (weights, (actual_model - mean) / sd, steps, mase, int(np.isfinite(comb_error).sum()))
+        out[t] = _Evaluation(weights, model_scores, mean, sd, actual, (actual_model - mean) / sd, steps,
+                             errors["naive"], mase)
+    return out
+
+
+def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibrations, config) -> int:
+    """The scale whose calibrated backtest forecast scores best: the mean of its relative absolute error and its
+    relative 95 % interval score (both over naive's absolute error on the same years, so that scales compare).
+    A scale whose calibrated intervals explode loses even if its median is close. The preferred scale (listed
+    first) keeps the choice unless another beats it by `scale_margin`."""
+    combined = {}
+    for t, e in evaluations.items():
+        transform = s.transforms[t]
+        point = relative_scores({"x": np.abs(e.actual - transform.inverse(e.mean))}, e.naive_error)["x"]
+        if config.scale_by == "point_and_interval":
+            _, outer = calibrations[transform.scale].at(e.steps.shape[1] if e.steps.size else 1)
+            interval = _interval_score(e.actual, transform, e.mean, e.sd * outer[None, : e.mean.shape[1]])
+            point = (point + relative_scores({"x": interval}, e.naive_error)["x"]) / 2
+        combined[t] = point
     finite = {t: v for t, v in combined.items() if np.isfinite(v)}
-    # The preferred scale (listed first) keeps the choice unless another beats it by `scale_margin`.
-    best_t = min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + config.scale_margin), t)) if finite else 0
-    return best_t, scores, picks
+    if not finite:
+        return 0
+    return min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + config.scale_margin), t))
+
+
+def _interval_score(actual, transform, mean, sd) -> np.ndarray:
+    """Gneiting–Raftery interval score of the models' own central 95 % interval, on the original scale."""
+    z = Z[OUTER]
+    lower, upper = transform.inverse(mean - z * sd), transform.inverse(mean + z * sd)
+    alpha = 1 - OUTER / 100
+    return (upper - lower) + 2 / alpha * (np.clip(lower - actual, 0, None) + np.clip(actual - upper, 0, None))
 
 
 def _actuals(s: PreparedSeries, t: int, cutoffs: list[int], config):
@@ -156,25 +193,31 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) ->
     rows: dict[int, dict[int, list[int]]] = {}
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
-    chosen: list[tuple] = []
-    for i, s in enumerate(series):
-        if i not in rows:
-            chosen.append((0, {}, {0: ({candidates[i][0]: 1.0}, np.empty((0, 0)), np.empty((0, 0)), {}, 0)}))
-            continue
-        chosen.append(_score_series(i, s, rows[i], fits, meta, candidates[i], config))
-    all_steps = np.concatenate([c[2][c[0]][2].ravel() for c in chosen] or [np.array([], dtype=int)])
-    all_errors = np.concatenate([c[2][c[0]][1].ravel() for c in chosen] or [np.array([])])
-    calibration = pooled_calibration(all_steps, all_errors, config.backtest_horizon)
+    evaluations = [_evaluate(s, rows.get(i, {}), fits, meta, candidates[i], config) for i, s in enumerate(series)]
+    # Calibration per scale: every series contributes its backtest errors on each scale it could take.
+    pooled: dict[str, tuple[list, list]] = {}
+    for s, ev in zip(series, evaluations):
+        for t, e in ev.items():
+            steps_list, errors_list = pooled.setdefault(s.transforms[t].scale, ([], []))
+            steps_list.append(e.steps.ravel())
+            errors_list.append(e.standardised.ravel())
+    calibrations = {scale: pooled_calibration(np.concatenate(st), np.concatenate(er), config.backtest_horizon)
+                    for scale, (st, er) in pooled.items()}
+    default = pooled_calibration(np.array([], dtype=int), np.array([]), config.backtest_horizon)
+    chosen_t = [_choose_scale(s, ev, calibrations, config) if ev else 0 for s, ev in zip(series, evaluations)]
 
     horizon = max(steps_needed, default=1)
-    final_windows = [s.model_values(c[0]) for s, c in zip(series, chosen)]
-    final_models = tuple(dict.fromkeys(m for c in chosen for m in c[2][c[0]][0]))
+    final_windows = [s.model_values(t) for s, t in zip(series, chosen_t)]
+    weights_of = [ev[t].weights if ev else {candidates[i][0]: 1.0} for i, (ev, t) in enumerate(zip(evaluations, chosen_t))]
+    final_models = tuple(dict.fromkeys(m for w in weights_of for m in w))
     final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed)
     fallback = rw_drift(final_windows, horizon)
     out = []
-    for i, (s, (t, scores, picks)) in enumerate(zip(series, chosen)):
-        weights, standardised, steps, mase, n_backtest = picks[t]
-        factor, _ = series_factor(steps.ravel(), standardised.ravel(), calibration)
+    for i, (s, t) in enumerate(zip(series, chosen_t)):
+        e = evaluations[i].get(t)
+        weights = weights_of[i]
+        calibration = calibrations.get(s.transforms[t].scale, default)
+        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration)[0] if e else 1.0
         mean, sd = combine(final, weights, [i])
         mean, sd = mean[0], sd[0]
         series_notes = list(notes[i])
@@ -182,16 +225,18 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) ->
             series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
             weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
         history = final_windows[i]
-        guarded, cap = growth_guard(float(history[-1]), mean, history, damp_after=config.backtest_horizon,
-                                   damping=config.long_run_damping)
+        guarded, cap = (mean, None) if not config.growth_guard else growth_guard(
+            float(history[-1]), mean, history, damp_after=config.backtest_horizon, damping=config.long_run_damping)
         if cap is not None:
             series_notes.append(f"growth guard: the median's yearly change held within ±{cap:.3g} on the "
                                 f"{s.transforms[t].scale} scale (the history's mean change + 2 se)")
         inner, outer = calibration.at(horizon, factor)
         changes = np.diff(history)
         residuals = changes - changes.mean() if changes.size else changes
-        choice = SeriesChoice(scale=s.transforms[t].scale, weights=weights, scores=scores, mase=mase,
-                              n_origins=len(rows.get(i, {}).get(t, [])), n_backtest=n_backtest,
+        scores = {s.transforms[k].scale: ev.model_scores for k, ev in evaluations[i].items()}
+        choice = SeriesChoice(scale=s.transforms[t].scale, weights=weights, scores=scores, mase=e.mase if e else {},
+                              n_origins=len(rows.get(i, {}).get(t, [])),
+                              n_backtest=int(np.isfinite(e.standardised).sum()) if e else 0,
                               series_factor=factor, notes=series_notes)
         out.append(SeriesFit(choice, s.transforms[t], guarded, sd, inner, outer, residuals))
-    return out, calibration
+    return out, calibrations

@@ -85,7 +85,9 @@ def fit_windows(
         if spec(alias).engine == "combination":
             parts = spec(alias).components
             mean = np.mean([result[c][0] for c in parts], axis=0)
-            sd = np.mean([result[c][1] for c in parts], axis=0)
+            # The spread is the components' median sd: one component's exploding interval (a log-scale trend
+            # fitted to a short noisy series) does not make the combination's explode.
+            sd = np.median([result[c][1] for c in parts], axis=0)
             too_short = lengths < max(spec(c).min_points for c in (*parts, alias))
             mean[too_short], sd[too_short] = np.nan, np.nan
             result[alias] = (mean, sd)

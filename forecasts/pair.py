@@ -56,12 +56,14 @@ class ForecastConfig:
     n_paths: int = 2000
     seed: int = 0
     models: tuple[str, ...] = DEFAULT_MODELS
-    selection: Literal["comb", "best", "weighted"] = "comb"
+    selection: Literal["comb", "best", "weighted"] = "weighted"
     min_points_full: int = 8  # shorter series get SHORT_SERIES_MODELS only, and a warning
     backtest_origins: int = 3
     origin_step: int = 2  # years between backtest origins (the latest is this many years before the end)
     backtest_horizon: int = 6
+    scale_by: Literal["point", "point_and_interval"] = "point_and_interval"
     scale_margin: float = 0.0  # another scale must beat the preferred one by this share
+    growth_guard: bool = True  # hold the median's yearly change to what the history justifies (batch.growth_guard)
     long_run_damping: float = 0.8  # the median's yearly change shrinks by this factor a year past backtest_horizon
     workers: int = 2  # statsforecast n_jobs
     report_years: tuple[int, ...] = REPORT_YEARS
