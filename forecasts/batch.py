@@ -129,13 +129,32 @@ def _evaluate(s: PreparedSeries, rows_by_t, fits, windows_meta, candidates, conf
         actual, actual_model, mase_scale, steps = _actuals(s, t, [windows_meta[r].cutoff for r in rows], config)
         errors = {m: np.abs(actual - transform.inverse(fits[m][0][rows])) for m in (*candidates, "naive")}
         model_scores = relative_scores({m: errors[m] for m in candidates}, errors["naive"])
-        weights = choose_weights(model_scores, candidates, config.selection)
+        weights = choose_weights(model_scores, candidates, config.selection, config.weight_power)
         mean, sd = combine(fits, weights, rows)
+        if config.cross_fit and len(rows) > 1:
+            mean, sd = _cross_fitted(fits, rows, errors, candidates, config)
         mase = {m: float(np.nanmean(errors[m] / mase_scale)) if np.isfinite(errors[m]).any() else float("nan")
                 for m in candidates}
         out[t] = _Evaluation(weights, model_scores, mean, sd, actual, (actual_model - mean) / sd, steps,
                              errors["naive"], mase)
     return out
+
+
+def _cross_fitted(fits, rows, errors, candidates, config) -> tuple[np.ndarray, np.ndarray]:
+    """Each origin's combined forecast with the weights the *other* origins would have chosen.
+
+    Its errors calibrate the intervals and score the scale: the errors of weights chosen on the same origins
+    are too small (the selection has seen them), which would make the intervals too narrow out of sample.
+    """
+    means, sds = [], []
+    for k in range(len(rows)):
+        others = [j for j in range(len(rows)) if j != k]
+        scores = relative_scores({m: errors[m][others] for m in candidates}, errors["naive"][others])
+        weights = choose_weights(scores, candidates, config.selection, config.weight_power)
+        mean, sd = combine(fits, weights, [rows[k]])
+        means.append(mean[0])
+        sds.append(sd[0])
+    return np.array(means), np.array(sds)
 
 
 def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibrations, config) -> int:
@@ -189,7 +208,8 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) ->
     candidates, notes = zip(*[_candidates(s, config) for s in series]) if series else ((), ())
     windows, meta = _backtest_windows(series, config)
     every = tuple(dict.fromkeys(m for c in candidates for m in c))
-    fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed)
+    fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed,
+                       spread=config.spread)
     rows: dict[int, dict[int, list[int]]] = {}
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
@@ -210,14 +230,15 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) ->
     final_windows = [s.model_values(t) for s, t in zip(series, chosen_t)]
     weights_of = [ev[t].weights if ev else {candidates[i][0]: 1.0} for i, (ev, t) in enumerate(zip(evaluations, chosen_t))]
     final_models = tuple(dict.fromkeys(m for w in weights_of for m in w))
-    final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed)
+    final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed,
+                        spread=config.spread)
     fallback = rw_drift(final_windows, horizon)
     out = []
     for i, (s, t) in enumerate(zip(series, chosen_t)):
         e = evaluations[i].get(t)
         weights = weights_of[i]
         calibration = calibrations.get(s.transforms[t].scale, default)
-        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration)[0] if e else 1.0
+        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration, config.only_widen)[0] if e else 1.0
         mean, sd = combine(final, weights, [i])
         mean, sd = mean[0], sd[0]
         series_notes = list(notes[i])

@@ -21,7 +21,8 @@ _SD_LEVEL = min(LEVELS)
 _Z_SD_LEVEL = {80: 1.2815515655446004, 95: 1.959963984540054}[_SD_LEVEL]
 
 
-def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int):
+def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int,
+                         intervals: bool = True):
     import pandas as pd
     from statsforecast import StatsForecast
     from statsforecast.models import Naive
@@ -38,23 +39,32 @@ def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], ho
         # Short annual windows trip statsforecast's divide-by-zero warnings on degenerate candidates; the
         # backtest score is where such a fit is judged.
         warnings.simplefilter("ignore")
-        out = fitter.forecast(df=frame, h=horizon, level=[_SD_LEVEL])
+        out = fitter.forecast(df=frame, h=horizon, **({"level": [_SD_LEVEL]} if intervals else {}))
     out = out.sort_values(["unique_id", "ds"])
     result = {}
     for alias in aliases:
         mean = out[alias].to_numpy(dtype=float).reshape(len(windows), horizon)
-        lo = out[f"{alias}-lo-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
-        hi = out[f"{alias}-hi-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
-        result[alias] = (mean, (hi - lo) / (2 * _Z_SD_LEVEL))
+        sd = np.full_like(mean, np.nan)
+        if intervals:
+            lo = out[f"{alias}-lo-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
+            hi = out[f"{alias}-hi-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
+            sd = (hi - lo) / (2 * _Z_SD_LEVEL)
+        result[alias] = (mean, sd)
     return result
 
 
 def fit_windows(
-    windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0
+    windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0,
+    spread: str = "model",
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per model alias, (mean, sd) arrays of shape (len(windows), horizon); NaN rows where not fitted.
 
     `models` are candidates; combinations' components are fitted as well and included in the result.
+    spread="model": each model's own predictive sd (statsforecast's intervals; AutoTheta simulates them).
+    spread="rw": every model's point forecast with the random walk with drift's sd of the same window — the
+    shape over the horizon that the backtest calibration then rescales; statsforecast then computes no
+    intervals, which is most of its cost on these short series. A model registered with own_spread=False
+    (AutoTheta, whose intervals statsforecast simulates) always borrows the random walk's sd.
     """
     aliases = expand(models)
     n = len(windows)
@@ -77,10 +87,21 @@ def fit_windows(
         allowed = tuple(a for a in sf_aliases if spec(a).min_points <= length)
         if allowed:
             groups.setdefault(allowed, []).append(i)
+    borrowed = {a for a in aliases if spread == "rw" or not spec(a).own_spread}
     for allowed, members in groups.items():
-        fitted = _statsforecast_group([windows[i] for i in members], allowed, horizon, n_jobs)
-        for alias, (mean, sd) in fitted.items():
-            result[alias][0][members], result[alias][1][members] = mean, sd
+        # Models whose own intervals are wanted in one call, the others (point forecasts only) in another.
+        for subset, intervals in ((tuple(a for a in allowed if a not in borrowed), True),
+                                  (tuple(a for a in allowed if a in borrowed), False)):
+            if not subset:
+                continue
+            fitted = _statsforecast_group([windows[i] for i in members], subset, horizon, n_jobs, intervals)
+            for alias, (mean, sd) in fitted.items():
+                result[alias][0][members], result[alias][1][members] = mean, sd
+    if borrowed:
+        rw_sd = closed.rw_drift(windows, horizon)[1]
+        for alias in borrowed:
+            mean, _ = result[alias]
+            result[alias] = (mean, np.where(np.isfinite(mean), rw_sd, np.nan))
     for alias in aliases:
         if spec(alias).engine == "combination":
             parts = spec(alias).components

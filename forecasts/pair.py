@@ -19,6 +19,7 @@ from forecasts.batch import PreparedSeries, SeriesFit, fit_series
 from forecasts.crossover import Crossover, crossover_from_paths
 from forecasts.paths import (
     canonical_order,
+    marginal_quantiles,
     correlated_shocks,
     model_scale_paths,
     residual_correlation,
@@ -57,8 +58,12 @@ class ForecastConfig:
     seed: int = 0
     models: tuple[str, ...] = DEFAULT_MODELS
     selection: Literal["comb", "best", "weighted"] = "weighted"
+    weight_power: float = 2.0
+    cross_fit: bool = True
+    only_widen: bool = True  # a series' own backtest may widen its intervals beyond the pooled calibration, not narrow
+    spread: Literal["model", "rw"] = "model"  # whose predictive sd the calibration rescales (engine.fit_windows)  # calibrate on each origin's errors under weights chosen from the other origins  # "weighted": weights ∝ 1/(relative backtest error)^power
     min_points_full: int = 8  # shorter series get SHORT_SERIES_MODELS only, and a warning
-    backtest_origins: int = 3
+    backtest_origins: int = 5
     origin_step: int = 2  # years between backtest origins (the latest is this many years before the end)
     backtest_horizon: int = 6
     scale_by: Literal["point", "point_and_interval"] = "point_and_interval"
@@ -259,7 +264,10 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
         paths[country] = country_paths
         meta[country] = fit_metadata(fit, steps)
         selected[country] = "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
-        quantiles = np.quantile(country_paths[:, ahead], QUANTILES, axis=0)
+        # The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
+        # (the paths' own quantiles differ from them only by Monte Carlo noise).
+        quantiles = fit.transform.inverse(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
+                                                             fit.outer[:steps], QUANTILES))
         weights_text = json.dumps(meta[country]["weights"], sort_keys=True)
         score = _chosen_score(fit.choice)
         for column, year in enumerate(path_years[ahead].tolist()):

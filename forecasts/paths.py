@@ -102,3 +102,12 @@ def model_scale_paths(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, outer
                       shocks: np.ndarray) -> np.ndarray:
     """Sample paths (n_paths, h) on the model scale from per-step means, sds, interval factors and shocks."""
     return mean[None, :] + sd[None, :] * calibrated_quantile_map(random_walk_scores(shocks), inner[None, :], outer[None, :])
+
+
+def marginal_quantiles(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, outer: np.ndarray,
+                       probabilities: np.ndarray) -> np.ndarray:
+    """Model-scale quantiles (len(probabilities), h) of the calibrated marginal each path year is drawn from."""
+    from scipy.stats import norm
+
+    z = norm.ppf(np.asarray(probabilities))[:, None]
+    return mean[None, :] + sd[None, :] * calibrated_quantile_map(z, inner[None, :], outer[None, :])

@@ -25,6 +25,9 @@ class ModelSpec:
     description: str
     factory: Callable[[], object] | None = None  # statsforecast: builds the model object (alias set)
     components: tuple[str, ...] = field(default_factory=tuple)  # combination: the models it averages
+    # False: the model's point forecast is used with the random walk with drift's sd of the same window (the
+    # backtest calibration rescales it); for a model whose own intervals cost more than its fit.
+    own_spread: bool = True
 
 
 def _ets():
@@ -59,7 +62,9 @@ _SPECS = (
     ModelSpec("ses", 7, "statsforecast", "simple exponential smoothing, ETS(A,N,N) (statsforecast AutoETS 'ANN')",
               _ses),
     ModelSpec("ets", 7, "statsforecast", "AutoETS: additive error, no / additive / damped trend by AICc", _ets),
-    ModelSpec("theta", 5, "statsforecast", "AutoTheta: standard, optimised and dynamic Theta by MSE", _theta),
+    # statsforecast simulates AutoTheta's intervals (two thirds of its cost here): its spread is borrowed.
+    ModelSpec("theta", 5, "statsforecast", "AutoTheta: standard, optimised and dynamic Theta by MSE", _theta,
+              own_spread=False),
     ModelSpec("arima", 6, "closed_form", "ARIMA(1,1,0) with drift by conditional least squares (closed form)"),
     ModelSpec("comb", 7, "combination", "mean of the ets, arima and theta forecasts; median of their sds",
               components=("ets", "arima", "theta")),

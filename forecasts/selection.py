@@ -18,7 +18,7 @@ from contracts.intervals import LEVELS
 Z = {80: 1.2815515655446004, 95: 1.959963984540054}
 INNER, OUTER = min(LEVELS), max(LEVELS)
 # A series' own backtest errors are worth this many pooled ones in its widening factor.
-SERIES_PRIOR_FORECASTS = 10
+SERIES_PRIOR_FORECASTS = 40
 # The pooled factor of a step ahead is shrunk toward 1 (the models' own intervals) with this many forecasts.
 POOL_PRIOR_FORECASTS = 20
 WIDENING_RANGE = (0.75, 4.0)
@@ -42,12 +42,13 @@ def relative_scores(errors: dict[str, np.ndarray], naive_errors: np.ndarray) -> 
     return out
 
 
-def choose_weights(scores: dict[str, float], candidates: tuple[str, ...], selection: str) -> dict[str, float]:
+def choose_weights(scores: dict[str, float], candidates: tuple[str, ...], selection: str, power: float = 2.0
+                   ) -> dict[str, float]:
     """Model weights from relative scores.
 
     - "comb": the combination when it was scored, else the best;
     - "best": the lowest score (ties to the earlier, simpler candidate);
-    - "weighted": weights ∝ 1/score² over the scored candidates.
+    - "weighted": weights ∝ 1/score^power over the scored candidates.
     Without any score: the first candidate.
     """
     scored = [m for m in candidates if np.isfinite(scores.get(m, np.nan))]
@@ -56,7 +57,7 @@ def choose_weights(scores: dict[str, float], candidates: tuple[str, ...], select
     if selection == "comb" and "comb" in scored:
         return {"comb": 1.0}
     if selection == "weighted":
-        raw = np.array([1.0 / max(scores[m], 1e-6) ** 2 for m in scored])
+        raw = np.array([1.0 / max(scores[m], 1e-6) ** power for m in scored])
         return {m: float(w) for m, w in zip(scored, raw / raw.sum())}
     best = min(scored, key=lambda m: (scores[m], candidates.index(m)))
     return {best: 1.0}
@@ -112,7 +113,8 @@ def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: in
     return Calibration(np.maximum.accumulate(inner), np.maximum.accumulate(outer), counts)
 
 
-def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Calibration) -> tuple[float, int]:
+def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Calibration, only_widen: bool = True
+                  ) -> tuple[float, int]:
     """The series' own correction to the pooled factors, shrunk toward 1: its errors in units of the pooled
     80 % half-width; the factor that would have put 80 % of them inside, worth n of SERIES_PRIOR_FORECASTS."""
     ok = np.isfinite(standardised)
@@ -122,6 +124,9 @@ def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Cali
     ratios = np.abs(standardised[ok]) / (calibration.inner[index] * Z[INNER])
     n = int(ok.sum())
     needed = float(np.quantile(ratios, INNER / 100))
+    if only_widen:
+        # A handful of calm backtest years is too little to narrow a series below the pool; misses are evidence.
+        needed = max(needed, 1.0)
     return (n * needed + SERIES_PRIOR_FORECASTS) / (n + SERIES_PRIOR_FORECASTS), n
 
 
