@@ -41,6 +41,7 @@ class PreparedSeries:
     values: np.ndarray  # original scale; interior gaps filled on the first candidate scale
     observed: np.ndarray  # False where a year was filled
     transforms: list[ScaleTransform]
+    preferred: bool = False  # the first transform is the catalog's (or importer's) scale: it keeps a margin
 
     def model_values(self, index: int) -> np.ndarray:
         return self.transforms[index].forward(self.values)
@@ -91,7 +92,8 @@ def growth_guard(last: float, mean: np.ndarray, history: np.ndarray, *, damp_aft
     1. each year's change of the median stays within |d̄| + 2·se(d̄), with d̄ the mean one-year change of the
        whole history on the model scale (a model may extrapolate a recent spurt no faster than that);
     2. beyond `damp_after` years (the backtested horizon, where no evidence reaches) each year's change is
-       damped by `damping` per year, so the median settles instead of compounding for ever.
+       damped by `damping` per year, so the median settles instead of compounding for ever;
+    3. over h years the median moves no further than the history ever moved over h years.
     Returns the guarded mean and the cap when step 1 bit (None otherwise).
     """
     changes = np.diff(history)
@@ -103,7 +105,23 @@ def growth_guard(last: float, mean: np.ndarray, history: np.ndarray, *, damp_aft
             steps, cap = np.clip(steps, -limit, limit), limit
     ahead = np.arange(1, steps.size + 1)
     steps = steps * damping ** np.maximum(ahead - damp_after, 0)
-    return last + np.cumsum(steps), cap
+    guarded = last + np.cumsum(steps)
+    # 3. over h years the median moves no further than the history ever moved over h years (beyond the
+    #    history's length: no further than the whole history moved).
+    reach = window_reach(history, steps.size)
+    if changes.size >= 2:
+        guarded = np.clip(guarded, last - reach, last + reach)
+    return guarded, cap
+
+
+def window_reach(history: np.ndarray, horizon: int) -> np.ndarray:
+    """For h = 1..horizon, the largest |change| of the history over any h consecutive years (capped at its span)."""
+    n = history.size
+    reach = np.empty(horizon)
+    for h in range(1, horizon + 1):
+        span = min(h, n - 1)
+        reach[h - 1] = np.max(np.abs(history[span:] - history[:-span])) if span > 0 else 0.0
+    return np.maximum.accumulate(reach)
 
 
 @dataclass
@@ -161,7 +179,7 @@ def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibr
     """The scale whose calibrated backtest forecast scores best: the mean of its relative absolute error and its
     relative 95 % interval score (both over naive's absolute error on the same years, so that scales compare).
     A scale whose calibrated intervals explode loses even if its median is close. The preferred scale (listed
-    first) keeps the choice unless another beats it by `scale_margin`."""
+    first) keeps the choice unless another beats it by `scale_margin` (when the spec named a preferred scale)."""
     combined = {}
     for t, e in evaluations.items():
         transform = s.transforms[t]
@@ -174,7 +192,8 @@ def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibr
     finite = {t: v for t, v in combined.items() if np.isfinite(v)}
     if not finite:
         return 0
-    return min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + config.scale_margin), t))
+    margin = config.scale_margin if s.preferred else 0.0
+    return min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + margin), t))
 
 
 def _interval_score(actual, transform, mean, sd) -> np.ndarray:

@@ -67,7 +67,9 @@ class ForecastConfig:
     origin_step: int = 2  # years between backtest origins (the latest is this many years before the end)
     backtest_horizon: int = 6
     scale_by: Literal["point", "point_and_interval"] = "point_and_interval"
-    scale_margin: float = 0.0  # another scale must beat the preferred one by this share
+    # Another scale must beat the spec's preferred scale (the catalog's unit-based choice) by this share of its
+    # backtest score: the catalog's knowledge is the prior, the backtest overrides it on clear evidence.
+    scale_margin: float = 0.1
     growth_guard: bool = True  # hold the median's yearly change to what the history justifies (batch.growth_guard)
     long_run_damping: float = 0.8  # the median's yearly change shrinks by this factor a year past backtest_horizon
     workers: int = 2  # statsforecast n_jobs
@@ -148,7 +150,8 @@ def _prepare(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[P
     filled[observed] = values
     if not observed.all():
         notes.append(f"{int((~observed).sum())} missing year(s) interpolated on the {first.scale} scale")
-    return PreparedSeries(grid, filled, observed, transforms), notes
+    preferred = spec.preferred_scale is not None and transforms[0].scale == spec.preferred_scale
+    return PreparedSeries(grid, filled, observed, transforms, preferred), notes
 
 
 @dataclass

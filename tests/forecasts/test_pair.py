@@ -128,3 +128,7 @@ def test_growth_guard_holds_the_median_to_the_historys_pace(history_steps, model
     # Past the damping point each year's change is at most 0.8 of the year before's cap.
     for h in range(7, steps.size + 1):
         assert abs(steps[h - 1]) <= limit * 0.8 ** (h - 6) + 1e-9
+    # Over h years the median never moves further than the history did over at most h years.
+    for h in range(1, guarded.size + 1):
+        widest = max(np.max(np.abs(history[k:] - history[:-k])) for k in range(1, min(h, history.size - 1) + 1))
+        assert abs(guarded[h - 1] - history[-1]) <= widest + 1e-9
