@@ -155,7 +155,8 @@ def _score_rows(as_of: int, result, frame: pl.DataFrame, pair) -> list[dict]:
 
 def backtest_many(requests: list[BacktestRequest], config: ForecastConfig = ForecastConfig()) -> list[BacktestResult]:
     """For each request and each as-of year from its `from_year` on, forecast from the data up to that year and
-    score what followed. Every (subject, as-of year) forecast is one job of a single forecast_many batch.
+    score what followed. All subjects' forecasts as of one year are one forecast_many batch (as a run made
+    in that year would have been).
 
     Scaled errors are |actual − median| over the mean absolute one-year change of the as-of data (MASE's
     denominator, original scale). The last as-of year is the one before the last observation.
@@ -169,7 +170,13 @@ def backtest_many(requests: list[BacktestRequest], config: ForecastConfig = Fore
         for as_of in _as_of_years(frame, request.from_year, request.to_year):
             jobs.append(ForecastJob(frame, request.spec, request.pair, as_of))
             owners.append(k)
-    results = forecast_many(jobs, config) if jobs else []
+    # One batch per as-of year: the interval calibration pools the backtests of the series forecast together,
+    # and a forecast made as of year A may only pool windows that end by A (no later data, from any series).
+    results: list = [None] * len(jobs)
+    for as_of in sorted({job.as_of for job in jobs}):
+        chosen = [k for k, job in enumerate(jobs) if job.as_of == as_of]
+        for k, result in zip(chosen, forecast_many([jobs[k] for k in chosen], config)):
+            results[k] = result
     forecast_rows: list[list[dict]] = [[] for _ in requests]
     crossover_rows: list[list[dict]] = [[] for _ in requests]
     notes: list[list[str]] = [[] for _ in requests]

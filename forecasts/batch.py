@@ -151,10 +151,13 @@ def _evaluate(s: PreparedSeries, rows_by_t, fits, windows_meta, candidates, conf
         mean, sd = combine(fits, weights, rows)
         if config.cross_fit and len(rows) > 1:
             mean, sd = _cross_fitted(fits, rows, errors, candidates, config)
-        mase = {m: float(np.nanmean(errors[m] / mase_scale)) if np.isfinite(errors[m]).any() else float("nan")
-                for m in candidates}
-        out[t] = _Evaluation(weights, model_scores, mean, sd, actual, (actual_model - mean) / sd, steps,
-                             errors["naive"], mase)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = {m: errors[m] / mase_scale for m in candidates}
+        mase = {m: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for m, v in scaled.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # A window that never changed has sd 0: its errors say nothing about a spread, and are left out.
+            standardised = np.where(sd > 0, (actual_model - mean) / sd, np.nan)
+        out[t] = _Evaluation(weights, model_scores, mean, sd, actual, standardised, steps, errors["naive"], mase)
     return out
 
 
@@ -257,7 +260,8 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) ->
         e = evaluations[i].get(t)
         weights = weights_of[i]
         calibration = calibrations.get(s.transforms[t].scale, default)
-        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration, config.only_widen)[0] if e else 1.0
+        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration, config.only_widen,
+                               config.series_prior)[0] if e else 1.0
         mean, sd = combine(final, weights, [i])
         mean, sd = mean[0], sd[0]
         series_notes = list(notes[i])

@@ -60,6 +60,7 @@ class ForecastConfig:
     selection: Literal["comb", "best", "weighted"] = "weighted"
     weight_power: float = 2.0
     cross_fit: bool = True
+    series_prior: float = 40.0  # a series' own backtest errors weigh against this many pooled ones
     only_widen: bool = True  # a series' own backtest may widen its intervals beyond the pooled calibration, not narrow
     spread: Literal["model", "rw"] = "model"  # whose predictive sd the calibration rescales (engine.fit_windows)  # calibrate on each origin's errors under weights chosen from the other origins  # "weighted": weights ∝ 1/(relative backtest error)^power
     min_points_full: int = 8  # shorter series get SHORT_SERIES_MODELS only, and a warning

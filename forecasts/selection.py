@@ -85,11 +85,26 @@ class Calibration:
     n_pooled: np.ndarray  # pooled forecasts per step
 
     def at(self, steps: int, series_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """Factors for steps 1..`steps` (the last backtested step's factor carries on beyond it)."""
-        index = np.minimum(np.arange(steps), self.inner.size - 1)
+        """Factors for steps 1..`steps`. Beyond the last backtested step H the factor keeps growing as it grew
+        over 1..H: f(h) = f(H)·(h/H)^γ, γ the least-squares slope of log f on log h (held in [0, 1]) — model
+        spreads that grow like √h fall behind errors that grow like h, and no backtest reaches that far."""
         lo, hi = WIDENING_RANGE
-        return (np.clip(self.inner[index] * series_factor, lo, hi),
-                np.clip(self.outer[index] * series_factor, lo, hi))
+        out = []
+        for factors in (self.inner, self.outer):
+            last = factors.size
+            h = np.arange(1, steps + 1)
+            base = factors[np.minimum(h, last) - 1]
+            growth = _log_slope(factors) if last > 1 else 0.0
+            extended = base * (np.maximum(h, last) / last) ** growth
+            out.append(np.clip(extended * series_factor, lo, hi))
+        return out[0], out[1]
+
+
+def _log_slope(factors: np.ndarray) -> float:
+    h = np.log(np.arange(1, factors.size + 1))
+    y = np.log(np.maximum(factors, 1e-9))
+    slope = float(np.polyfit(h, y, 1)[0]) if np.ptp(y) > 0 else 0.0
+    return float(np.clip(slope, 0.0, 1.0))
 
 
 def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: int) -> Calibration:
@@ -113,8 +128,8 @@ def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: in
     return Calibration(np.maximum.accumulate(inner), np.maximum.accumulate(outer), counts)
 
 
-def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Calibration, only_widen: bool = True
-                  ) -> tuple[float, int]:
+def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Calibration, only_widen: bool = True,
+                  prior: float = None) -> tuple[float, int]:
     """The series' own correction to the pooled factors, shrunk toward 1: its errors in units of the pooled
     80 % half-width; the factor that would have put 80 % of them inside, worth n of SERIES_PRIOR_FORECASTS."""
     ok = np.isfinite(standardised)
@@ -127,7 +142,8 @@ def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Cali
     if only_widen:
         # A handful of calm backtest years is too little to narrow a series below the pool; misses are evidence.
         needed = max(needed, 1.0)
-    return (n * needed + SERIES_PRIOR_FORECASTS) / (n + SERIES_PRIOR_FORECASTS), n
+    prior = SERIES_PRIOR_FORECASTS if prior is None else prior
+    return (n * needed + prior) / (n + prior), n
 
 
 @dataclass
