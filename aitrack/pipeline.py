@@ -404,7 +404,9 @@ def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
     unit = unit_spec(entry.unit)
     bounds = tuple(entry.bounds) if entry.bounds else (unit.lower, unit.upper)
     fixed = entry.forecast_scale if entry.scale_fixed else None
-    return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=entry.forecast_scale)
+    # A unit the project does not know (an import's own) implies no scale: the backtest alone chooses.
+    preferred = entry.forecast_scale if unit.family != "other" else None
+    return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=preferred)
 
 
 def forecast_subjects(

@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import polars as pl
 
+from contracts.intervals import POINT, QUANTILE_OF
 from contracts.pair import DEFAULT_PAIR, pair_label
 from contracts.records import COMMON_HORIZON_YEAR, REPORT_YEARS, CrossoverRow, CrossoverStatus, SubjectKind
 
 # Fewer common years than this and who leads, and since when, is not worth stating.
 MIN_COMMON_YEARS = 3
-# first-passage CDF levels of the reported quantiles
-_LEVELS = {"lo_95": 0.025, "lo_80": 0.10, "median_year": 0.50, "hi_80": 0.90, "hi_95": 0.975}
+# first-passage CDF levels of the reported quantiles: the project's interval levels (the median is `median_year`)
+_LEVELS = {("median_year" if name == POINT else name): p for name, p in QUANTILE_OF.items()}
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Crossover:
 
     `leader_now` is the side ahead in `data_end_year`, the last year both are observed. For `already_crossed`
     the challenger (pair[0]) leads there and the first-passage fields describe the incumbent passing it back.
-    For `likely_crossed` the incumbent still led in `data_end_year`, but more than half of the paths have the
+    For `likely_crossed` the incumbent still led in `data_end_year`, but at least half of the paths have the
     challenger past it by the current year; the first-passage fields are that passing (its median year is
     then at or before the current year).
     """
@@ -193,14 +194,16 @@ def crossover_from_paths(
     by_now = p_by_year(summary["p_by"], current_year, years_in) if current_year is not None else None
     if leader == challenger:
         status: CrossoverStatus = "already_crossed"
-    elif by_now is not None and by_now > 0.5:
+    elif by_now is not None and by_now >= 0.5:
+        # At least half the paths have passed by now: the median year is then at or before now, and a
+        # "projected" crossing never has a median in the past.
         status = "likely_crossed"
     elif summary["p_within_horizon"] >= 0.5:
         status = "projected"
     else:
         status = "not_within_horizon"
     notes = []
-    if leader == challenger and by_now is not None and by_now > 0.5:
+    if leader == challenger and by_now is not None and by_now >= 0.5:
         notes.append(f"{incumbent} has more likely than not passed {challenger} back by {current_year} "
                      f"(data end {data_end})")
     return Crossover(

@@ -15,10 +15,11 @@ import numpy as np
 from contracts.intervals import LEVELS
 from forecasts import models as closed
 from forecasts.registry import REGISTRY, expand, spec, usable
+from forecasts.selection import Z
 
 # The predictive sd is read off the narrower interval: every model here has normal predictive marginals.
 _SD_LEVEL = min(LEVELS)
-_Z_SD_LEVEL = {80: 1.2815515655446004, 95: 1.959963984540054}[_SD_LEVEL]
+_Z_SD_LEVEL = Z[_SD_LEVEL]
 
 
 def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int,
