@@ -33,7 +33,8 @@ VARIANTS: dict[str, dict] = {
     "selection: always comb": {"selection": "comb"},
     "selection: best single": {"selection": "best"},
     "candidates + ses, ets, arima alone": {"models": ("naive", "rw_drift", "ses", "ets", "theta", "arima", "comb")},
-    "scale: level only": {"scale_margin": 1e9},
+    "scale: level only": {"spec": {"scale": "level"}},
+    "scale: log only": {"spec": {"scale": "log"}},
     "scale by point error only": {"scale_by": "point"},
     "3 backtest origins": {"backtest_origins": 3},
     "no cross-fitting": {"cross_fit": False},
@@ -43,7 +44,7 @@ VARIANTS: dict[str, dict] = {
 }
 
 
-def jobs_for(series: list[bp.Series]) -> tuple[list[ForecastJob], dict[int, tuple[int, int]]]:
+def jobs_for(series: list[bp.Series], spec: dict | None = None) -> tuple[list[ForecastJob], dict[int, tuple[int, int]]]:
     jobs, owner = [], {}
     for k in range(0, len(series), 2):
         members = (k, k + 1 if k + 1 < len(series) else k)
@@ -54,7 +55,7 @@ def jobs_for(series: list[bp.Series]) -> tuple[list[ForecastJob], dict[int, tupl
             rows += [(country, first + j, float(v)) for j, v in enumerate(s.train)]
         history = pl.DataFrame(rows, schema=["country", "year", "value"], orient="row")
         owner[len(jobs)] = members
-        jobs.append(ForecastJob(history, SeriesSpec(f"series_{k}")))
+        jobs.append(ForecastJob(history, SeriesSpec(f"series_{k}", **(spec or {}))))
     return jobs, owner
 
 
@@ -76,8 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("m1", "tourism"):
         series = bp.load_set(name, None)
         horizon = series[0].test.size
-        jobs, owner = jobs_for(series)
         for label, change in VARIANTS.items():
+            change = dict(change)
+            jobs, owner = jobs_for(series, change.pop("spec", None))
             config = replace(ForecastConfig(horizon=horizon, n_paths=args.paths), **change)
             started = time.perf_counter()
             results = forecast_many(jobs, config)
