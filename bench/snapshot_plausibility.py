@@ -87,10 +87,13 @@ def main(argv: list[str] | None = None) -> None:
         f"## 95 % upper bound above {EXPLOSIVE:g}× the median within {WITHIN} years", "",
         f"{len(explosive)} of {2 * len(results)} country series.", "",
         render(explosive, "md") if explosive else "(none)\n",
-        "`points` is the series' number of observations and `widest_move` the largest one-year change of its "
-        "history on its chosen scale (log or logit units, or the value itself on the level scale): a wide tail "
-        "on the log scale comes from a short or volatile history, which the backtest calibration widens "
-        "further when the models missed; the median is held by the growth guard, not the tail.", "",
+        "`points` is the series' number of observations, `widest_move` the largest one-year change of its "
+        "history on its chosen scale (log units, or the value itself on the level scale), `widening_95` the "
+        "calibration factor of the 95 % bound (held at most 4). Such a tail belongs to a series whose history "
+        "moved far in single years — a collapse or a surge, or a handful of units in its first years — and "
+        "whose backtest forecasts missed by as much: on the level scale the median sits below recent values "
+        "after a fall while the upper tail reaches back toward them; on the log scale the tail is "
+        "multiplicative. The median is held by the growth guard; the tail is the backtest's honest width.", "",
     ]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")

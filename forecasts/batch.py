@@ -243,9 +243,15 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) ->
             steps_list, errors_list = pooled.setdefault(s.transforms[t].scale, ([], []))
             steps_list.append(e.steps.ravel())
             errors_list.append(e.standardised.ravel())
-    calibrations = {scale: pooled_calibration(np.concatenate(st), np.concatenate(er), config.backtest_horizon)
+    # Each scale's pool is shrunk toward the pool of every scale (itself shrunk toward the models' own
+    # intervals), so that a scale few series take borrows strength from the others.
+    everything = [(np.concatenate(st), np.concatenate(er)) for st, er in pooled.values()]
+    default = pooled_calibration(np.concatenate([st for st, _ in everything] or [np.array([], dtype=int)]),
+                                 np.concatenate([er for _, er in everything] or [np.array([])]),
+                                 config.backtest_horizon)
+    calibrations = {scale: pooled_calibration(np.concatenate(st), np.concatenate(er), config.backtest_horizon,
+                                              prior=default)
                     for scale, (st, er) in pooled.items()}
-    default = pooled_calibration(np.array([], dtype=int), np.array([]), config.backtest_horizon)
     chosen_t = [_choose_scale(s, ev, calibrations, config) if ev else 0 for s, ev in zip(series, evaluations)]
 
     horizon = max(steps_needed, default=1)

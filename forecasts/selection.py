@@ -109,10 +109,12 @@ def _log_slope(factors: np.ndarray) -> float:
     return float(np.clip(slope, 0.0, 1.0))
 
 
-def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: int) -> Calibration:
+def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: int,
+                       prior: Calibration | None = None) -> Calibration:
     """Per step ahead, the factors that would have put 80 % and 95 % of the pooled standardised errors inside.
 
-    Each is shrunk toward 1 with a prior worth POOL_PRIOR_FORECASTS forecasts, made non-decreasing in the step
+    Each is shrunk toward `prior`'s factor (1, the models' own intervals, without one) with a prior worth
+    POOL_PRIOR_FORECASTS forecasts, made non-decreasing in the step
     (a longer horizon is never more certain), and steps with too few errors take the previous step's factor.
     """
     inner, outer, counts = np.ones(max_step), np.ones(max_step), np.zeros(max_step, dtype=int)
@@ -121,12 +123,16 @@ def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: in
         mine = absolute[(steps == h) & np.isfinite(absolute)]
         counts[h - 1] = mine.size
         if mine.size < MIN_POOLED_AT_STEP:
-            if h > 1:
+            if prior is not None:
+                inner[h - 1], outer[h - 1] = prior.inner[h - 1], prior.outer[h - 1]
+            elif h > 1:
                 inner[h - 1], outer[h - 1] = inner[h - 2], outer[h - 2]
             continue
         weight = mine.size / (mine.size + POOL_PRIOR_FORECASTS)
-        inner[h - 1] = weight * np.quantile(mine, INNER / 100) / Z[INNER] + (1 - weight)
-        outer[h - 1] = weight * np.quantile(mine, OUTER / 100) / Z[OUTER] + (1 - weight)
+        target_inner = prior.inner[h - 1] if prior is not None else 1.0
+        target_outer = prior.outer[h - 1] if prior is not None else 1.0
+        inner[h - 1] = weight * np.quantile(mine, INNER / 100) / Z[INNER] + (1 - weight) * target_inner
+        outer[h - 1] = weight * np.quantile(mine, OUTER / 100) / Z[OUTER] + (1 - weight) * target_outer
     return Calibration(np.maximum.accumulate(inner), np.maximum.accumulate(outer), counts)
 
 
