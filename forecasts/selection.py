@@ -87,26 +87,12 @@ class Calibration:
     n_pooled: np.ndarray  # pooled forecasts per step
 
     def at(self, steps: int, series_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """Factors for steps 1..`steps`. Beyond the last backtested step H the factor keeps growing as it grew
-        over 1..H: f(h) = f(H)·(h/H)^γ, γ the least-squares slope of log f on log h (held in [0, 1]) — model
-        spreads that grow like √h fall behind errors that grow like h, and no backtest reaches that far."""
+        """Factors for steps 1..`steps` (the last backtested step's factor carries on beyond it: no backtest
+        reaches further, and on the log scale a growing factor would compound into ever wider tails)."""
+        index = np.minimum(np.arange(steps), self.inner.size - 1)
         lo, hi = WIDENING_RANGE
-        out = []
-        for factors in (self.inner, self.outer):
-            last = factors.size
-            h = np.arange(1, steps + 1)
-            base = factors[np.minimum(h, last) - 1]
-            growth = _log_slope(factors) if last > 1 else 0.0
-            extended = base * (np.maximum(h, last) / last) ** growth
-            out.append(np.clip(extended * series_factor, lo, hi))
-        return out[0], out[1]
-
-
-def _log_slope(factors: np.ndarray) -> float:
-    h = np.log(np.arange(1, factors.size + 1))
-    y = np.log(np.maximum(factors, 1e-9))
-    slope = float(np.polyfit(h, y, 1)[0]) if np.ptp(y) > 0 else 0.0
-    return float(np.clip(slope, 0.0, 1.0))
+        return (np.clip(self.inner[index] * series_factor, lo, hi),
+                np.clip(self.outer[index] * series_factor, lo, hi))
 
 
 def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: int,
