@@ -473,7 +473,9 @@ def forecast_subjects(
         cx.update(kind="indicator", subject_kind="indicator",
                   source=", ".join(catalog.source_priority(indicator)))  # fmt: skip
         cx["details"] = {"notes": cx.pop("notes", []), "residual_correlation": result.residual_correlation,
-                         "selected": result.selected, "fits": result.fits}  # fmt: skip
+                         "selected": result.selected, "fits": result.fits,
+                         # round-2 crossover fields the crossover table has no column for yet
+                         **{k: cx.get(k) for k in ("data_end_year", "p_crossed_by_now", "leader_since")}}  # fmt: skip
         crossovers.append(cx)
         if result.warnings:
             warnings[indicator] = list(result.warnings)
@@ -496,7 +498,8 @@ def forecast_subjects(
                            pl.lit(None, pl.Float64).alias("backtest_score")))  # fmt: skip
         cx = forecast.crossover.to_dict()
         cx.update(kind="dimension", subject_kind="dimension", source="composite")
-        cx["details"] = {"notes": cx.pop("notes", [])}
+        cx["details"] = {"notes": cx.pop("notes", []),
+                         **{k: cx.get(k) for k in ("data_end_year", "p_crossed_by_now", "leader_since")}}
         crossovers.append(cx)
         if forecast.warnings:
             warnings[dimension] = list(forecast.warnings)

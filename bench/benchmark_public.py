@@ -216,7 +216,9 @@ def markdown(results: dict, timing: dict, peer_seconds: dict, sets: dict) -> str
               "chosen on these two sets: `docs/benchmark_variants.md` (`bench/benchmark_variants.py`) has every "
               "alternative weighed, scored on the same held-out years — so the table above is in-sample for the "
               "design, and the snapshot's as-of backtest (`docs/backtest.md`) is the independent check.", ""]
-    lines += ["## Time", "", "| run | series | wall (s) | ms per series |", "|---|---|---|---|"]
+    lines += ["## Time", "", "One run each on a shared 2-core machine; `docs/performance.md` has the paired measurements "
+              "(`bench/bench_batch.py` under `farm-bench`).", "",
+              "| run | series | wall (s) | ms per series |", "|---|---|---|---|"]
     for name, t in timing.items():
         label = "both sets in one batch" if name == "all" else f"{name}"
         lines.append(f"| `aitrack forecast` (CLI, import excluded), {label} | {t['series']} | {t['seconds']:.1f} | "
