@@ -17,10 +17,8 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
-import multiprocessing  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from dataclasses import replace  # noqa: E402
 from datetime import date  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -33,7 +31,7 @@ for entry in (str(ROOT), str(ROOT / "bench")):
         sys.path.insert(0, entry)
 
 import bench_forecast  # noqa: E402
-from forecasts import ForecastConfig, ForecastJob, backtest_pair, forecast_pair  # noqa: E402
+from forecasts import BacktestRequest, ForecastConfig, ForecastJob, backtest_many, forecast_pair  # noqa: E402
 from forecasts.tables import render  # noqa: E402
 from indicators.catalog import load_catalog  # noqa: E402
 
@@ -50,14 +48,18 @@ def as_of_range(job: ForecastJob, last: int) -> tuple[int, int] | None:
     return max(start, stop - last + 1), stop
 
 
-def run_one(args: tuple[ForecastJob, ForecastConfig, int]) -> tuple[str, object, float]:
-    job, config, last = args
-    window = as_of_range(job, last)
+def run_variant(jobs: list[ForecastJob], config: ForecastConfig, last: int, workers: int = 2) -> list:
+    """(subject, BacktestResult | None, seconds) per job; every as-of year is one batch over all subjects."""
+    requests, owners = [], []
+    for job in jobs:
+        window = as_of_range(job, last)
+        if window is not None:
+            requests.append(BacktestRequest(job.history, job.spec, window[0], window[1]))
+            owners.append(job.spec.subject)
     started = time.perf_counter()
-    if window is None:
-        return job.spec.subject, None, 0.0
-    result = backtest_pair(job.history, job.spec, config, from_year=window[0], to_year=window[1])
-    return job.spec.subject, result, time.perf_counter() - started
+    results = dict(zip(owners, backtest_many(requests, replace(config, workers=workers))))
+    seconds = time.perf_counter() - started
+    return [(job.spec.subject, results.get(job.spec.subject), seconds) for job in jobs]
 
 
 def _spans(years: list[int]) -> str:
@@ -122,12 +124,6 @@ def ai2_section(jobs: list[ForecastJob], config: ForecastConfig) -> list[str]:
     return lines
 
 
-def run_variant(jobs: list[ForecastJob], config: ForecastConfig, last: int, workers: int) -> list:
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(run_one, [(job, config, last) for job in jobs]))
-
-
 def pooled_forecasts(results: list) -> pl.DataFrame:
     frames = [
         result.forecasts.with_columns(pl.lit(subject).alias("subject"))
@@ -147,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "backtest.md")
     parser.add_argument("--last", type=int, default=10, help="as-of years per series (the most recent ones)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--selection", choices=("best", "weighted"), default=None, help="override the default")
+    parser.add_argument("--selection", choices=("best", "weighted", "comb"), default=None, help="override the default")
     parser.add_argument("--models", help="comma-separated candidate models (default: DEFAULT_MODELS)")
     parser.add_argument("--compare", action="store_true", help="also backtest the other selection rules")
     args = parser.parse_args(argv)
@@ -155,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     observations = bench_forecast.load_snapshot()
     jobs, _ = bench_forecast.pair_jobs(observations, load_catalog())
-    config = replace(ForecastConfig(), workers=1)
+    config = replace(ForecastConfig(), workers=args.workers)
     if args.selection:
         config = replace(config, selection=args.selection)
     if args.models:
@@ -205,10 +201,11 @@ def main(argv: list[str] | None = None) -> None:
         f"({len(jobs)} CHN–USA pair series; {time.perf_counter() - started:.0f} s on {os.cpu_count()} CPUs for"
         f" {len(variants)} rule(s)).",
         "Each as-of year's forecast uses only the data up to that year and the default configuration",
-        f"(models {', '.join(config.models)}; selection `{config.selection}` by rolling-origin weighted interval score;",
-        f"widening from the backtest {'on' if config.widen_from_backtest else 'off'}; {config.n_paths} joint paths).",
-        "Forecasts are scored against every later observed year. Scaled errors are on the",
-        "model scale (log, logit or level) with the as-of data's MASE denominator.",
+        f"(candidates {', '.join(config.models)}; selection `{config.selection}` by rolling-origin relative error over",
+        f"{config.backtest_origins} origins; scale chosen per series; pooled interval calibration; {config.n_paths} joint paths).",
+        "All subjects' forecasts as of one year are one batch, as a run made that year would have been.",
+        "Forecasts are scored against every later observed year. Scaled errors are |actual − median| over the",
+        "as-of data's mean absolute one-year change (MASE's denominator, original scale).",
         "",
         "Read with care: the forecasts from neighbouring as-of years overlap, and the errors of one",
         "forecast at different horizons are correlated, so these counts are far from independent trials.",

@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from contracts.kinds import HISTORY_KINDS  # noqa: E402
-from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many  # noqa: E402
+from aitrack.jobs.forecast import series_spec  # noqa: E402
+from forecasts import ForecastConfig, ForecastJob, forecast_dimension, forecast_many  # noqa: E402
 from indicators.catalog import load_catalog  # noqa: E402
 from indicators.composites import pair_shares  # noqa: E402
 from aitrack.jobs.forecast import history_observations  # noqa: E402
@@ -78,7 +79,7 @@ def pair_jobs(observations: pl.DataFrame, catalog) -> tuple[list[ForecastJob], p
         jobs.append(
             ForecastJob(
                 rows.select("country", "year", "value").sort("country", "year"),
-                SeriesSpec(entry.id, entry.forecast_scale, tuple(entry.bounds) if entry.bounds else None),
+                series_spec(entry),
             )
         )
     return jobs, selected

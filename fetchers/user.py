@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 
 SOURCE = "user"
 REQUIRED_COLUMNS = ("indicator", "country", "year", "value", "unit", "source", "source_url", "value_kind")
-OPTIONAL_COLUMNS = ("licence", "notes")
+OPTIONAL_COLUMNS = ("licence", "notes", "scale", "lower", "upper")
+# How an imported series is forecast: its scale (level | log | logit) and hard bounds, the same on every row of it.
+FORECAST_COLUMNS = ("scale", "lower", "upper")
+SCALES = ("level", "log", "logit")
 _EXTRA_FIELDS = "\0extra"  # where csv puts the cells of a row longer than the header
 _INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _YEAR = re.compile(r"^-?\d+$")
@@ -77,10 +80,36 @@ class UserImport:
     new_indicators: tuple[NewIndicator, ...]
     citation: str  # every distinct "source <source_url>" of the file, "; "-joined
     licence: str | None  # every distinct licence the file states, "; "-joined; None when it states none
+    forecast_options: dict[str, dict] = None  # type: ignore[assignment]  # indicator → {scale, bounds} it states
 
 
 def _text(cell: str | None) -> str:
     return (cell or "").strip()
+
+
+def _forecast_option(options: dict[str, dict], indicator: str, row: dict, value: float, fail) -> None:
+    """Read the row's optional scale/lower/upper; they must agree across an indicator's rows and hold its values."""
+    scale = _text(row.get("scale")) or None
+    if scale is not None and scale not in SCALES:
+        raise fail(f"scale {scale!r} is not one of {', '.join(SCALES)}", "scale")
+    bounds = []
+    for column in ("lower", "upper"):
+        text = _text(row.get(column))
+        try:
+            bounds.append(float(text) if text else None)
+        except ValueError:
+            raise fail(f"{column} {text!r} is not a number", column) from None
+    lower, upper = bounds
+    if lower is not None and upper is not None and not lower < upper:
+        raise fail(f"lower {lower:g} is not below upper {upper:g}", "lower")
+    if (lower is not None and value < lower) or (upper is not None and value > upper):
+        raise fail(f"value {value:g} is outside its bounds [{lower}, {upper}]", "value")
+    if scale == "logit" and (lower is None or upper is None):
+        raise fail("a logit scale needs lower and upper", "scale")
+    mine = {"scale": scale, "bounds": (lower, upper)}
+    if indicator in options and options[indicator] != mine:
+        raise fail(f"scale/lower/upper differ from an earlier row of {indicator}", "scale")
+    options[indicator] = mine
 
 
 def parse_user_csv(content: bytes, *, known_indicators: set[str] | frozenset[str], filename: str,
@@ -116,6 +145,7 @@ def parse_user_csv(content: bytes, *, known_indicators: set[str] | frozenset[str
     provenance: list[dict] = []
     units: dict[str, tuple[str, int]] = {}
     keys: dict[tuple[str, str, int], int] = {}
+    options: dict[str, dict] = {}
     for number, row in enumerate(reader, start=1):
         def fail(reason: str, column: str | None = None) -> UserFileError:
             return UserFileError(reason, filename=filename, row=number, line=reader.line_num, column=column)
@@ -156,6 +186,7 @@ def parse_user_csv(content: bytes, *, known_indicators: set[str] | frozenset[str
             raise fail(f"unit {unit!r} differs from {units[indicator][0]!r} given to {indicator} in row "
                        f"{units[indicator][1]}", "unit")
         units.setdefault(indicator, (unit, number))
+        _forecast_option(options, indicator, row, value, fail)
         key = (indicator, country, year)
         if key in keys:
             raise fail(f"{indicator} {country} {year} already given in row {keys[key]}")
@@ -190,6 +221,7 @@ def parse_user_csv(content: bytes, *, known_indicators: set[str] | frozenset[str
         new_indicators=new,
         citation="; ".join(citations),
         licence="; ".join(licences) or None,
+        forecast_options={i: o for i, o in options.items() if o.get("scale") or o.get("bounds") != (None, None)},
     )
 
 

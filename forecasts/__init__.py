@@ -1,30 +1,30 @@
-"""Forecasting: annual pair histories in, model forecasts, joint sample paths and crossovers out (no I/O)."""
+"""Forecasting: annual pair histories in, calibrated forecasts, joint sample paths and crossovers out (no I/O).
 
-from forecasts.backtest import BacktestResult, backtest_pair
+The batch entry point is `forecast_many(jobs, config)`; `backtest_many` runs as-of backtests as one batch.
+"""
+
+from forecasts.backtest import BacktestRequest, BacktestResult, backtest_many, backtest_pair
 from forecasts.crossover import Crossover, crossover_from_paths
 from forecasts.dimension import DimensionForecast, forecast_dimension
-from forecasts.models import DEFAULT_MODELS, SHORT_SERIES_MODELS
-from forecasts.pair import (
-    ForecastConfig,
-    ForecastJob,
-    PairForecast,
-    SeriesSpec,
-    forecast_many,
-    forecast_pair,
-)
-from forecasts.scales import SeriesScale
+from forecasts.pair import ForecastConfig, ForecastJob, PairForecast, SeriesSpec, forecast_many, forecast_pair
+from forecasts.registry import DEFAULT_MODELS, REGISTRY, SHORT_SERIES_MODELS
+from forecasts.scales import Bounds, SeriesScale
 
 __all__ = [
+    "BacktestRequest",
     "BacktestResult",
+    "Bounds",
     "Crossover",
     "DEFAULT_MODELS",
     "DimensionForecast",
     "ForecastConfig",
     "ForecastJob",
     "PairForecast",
+    "REGISTRY",
     "SHORT_SERIES_MODELS",
     "SeriesScale",
     "SeriesSpec",
+    "backtest_many",
     "backtest_pair",
     "crossover_from_paths",
     "forecast_dimension",

@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from contracts.pair import DEFAULT_PAIR
 from forecasts.crossover import Crossover
-from forecasts.pair import ForecastConfig, SeriesSpec, forecast_pair
-from forecasts.scales import fit_transform
-from forecasts.selection import naive_scale
+from forecasts.pair import ForecastConfig, ForecastJob, SeriesSpec, forecast_many
+
+
+def naive_scale(train: np.ndarray) -> float:
+    """MASE denominator: mean absolute one-year change of the training values (NaN if they never change)."""
+    changes = np.abs(np.diff(np.asarray(train, dtype=float)))
+    scale = float(changes.mean()) if changes.size else float("nan")
+    return scale if scale > 0 else float("nan")
 
 BACKTEST_FORECAST_SCHEMA = {
     "as_of": pl.Int64(),
@@ -113,70 +119,93 @@ def _crossover_row(as_of: int, crossover: Crossover, history: pl.DataFrame, pair
     return row
 
 
+@dataclass(frozen=True)
+class BacktestRequest:
+    history: pl.DataFrame
+    spec: SeriesSpec
+    from_year: int
+    to_year: int | None = None
+    pair: tuple[str, str] = DEFAULT_PAIR
+
+
+def _as_of_years(frame: pl.DataFrame, from_year: int, to_year: int | None) -> list[int]:
+    last = int(frame["year"].max()) if frame.height else from_year
+    stop = min(last - 1, to_year) if to_year is not None else last - 1
+    return list(range(from_year, stop + 1))
+
+
+def _score_rows(as_of: int, result, frame: pl.DataFrame, pair) -> list[dict]:
+    rows = []
+    for country in pair:
+        mine = frame.filter(pl.col("country") == country)
+        train = mine.filter(pl.col("year") <= as_of)["value"].to_numpy()
+        scale = naive_scale(train)
+        later = mine.filter(pl.col("year") > as_of)
+        joined = later.join(result.forecasts.filter(pl.col("country") == country).drop("country"), on="year")
+        for row in joined.iter_rows(named=True):
+            rows.append(dict(
+                as_of=as_of, country=country, model=row["model"], year=row["year"], step=row["year"] - as_of,
+                actual=row["value"], mean=row["mean"], lo_80=row["lo_80"], hi_80=row["hi_80"], lo_95=row["lo_95"],
+                hi_95=row["hi_95"], in_80=row["lo_80"] <= row["value"] <= row["hi_80"],
+                in_95=row["lo_95"] <= row["value"] <= row["hi_95"],
+                scaled_error=abs(row["value"] - row["mean"]) / scale if np.isfinite(scale) else None,
+            ))  # fmt: skip
+    return rows
+
+
+def backtest_many(requests: list[BacktestRequest], config: ForecastConfig = ForecastConfig()) -> list[BacktestResult]:
+    """For each request and each as-of year from its `from_year` on, forecast from the data up to that year and
+    score what followed. All subjects' forecasts as of one year are one forecast_many batch (as a run made
+    in that year would have been).
+
+    Scaled errors are |actual − median| over the mean absolute one-year change of the as-of data (MASE's
+    denominator, original scale). The last as-of year is the one before the last observation.
+    """
+    frames, jobs, owners = [], [], []
+    for k, request in enumerate(requests):
+        frame = request.history.select(
+            pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int64), pl.col("value").cast(pl.Float64)
+        ).filter(pl.col("country").is_in(list(request.pair)))
+        frames.append(frame)
+        for as_of in _as_of_years(frame, request.from_year, request.to_year):
+            jobs.append(ForecastJob(frame, request.spec, request.pair, as_of))
+            owners.append(k)
+    # One batch per as-of year: the interval calibration pools the backtests of the series forecast together,
+    # and a forecast made as of year A may only pool windows that end by A (no later data, from any series).
+    results: list = [None] * len(jobs)
+    for as_of in sorted({job.as_of for job in jobs}):
+        chosen = [k for k, job in enumerate(jobs) if job.as_of == as_of]
+        for k, result in zip(chosen, forecast_many([jobs[k] for k in chosen], config)):
+            results[k] = result
+    forecast_rows: list[list[dict]] = [[] for _ in requests]
+    crossover_rows: list[list[dict]] = [[] for _ in requests]
+    notes: list[list[str]] = [[] for _ in requests]
+    for job, k, result in zip(jobs, owners, results):
+        pair = requests[k].pair
+        if result.status != "ok":
+            notes[k].append(f"as of {job.as_of}: {result.status} ({'; '.join(result.warnings)})")
+        else:
+            forecast_rows[k] += _score_rows(job.as_of, result, frames[k], pair)
+        crossover_rows[k].append(_crossover_row(job.as_of, result.crossover(), frames[k], pair))
+    out = []
+    for k, request in enumerate(requests):
+        forecasts = pl.DataFrame(forecast_rows[k], schema=BACKTEST_FORECAST_SCHEMA)
+        crossovers = pl.DataFrame(crossover_rows[k], schema=BACKTEST_CROSSOVER_SCHEMA)
+        out.append(BacktestResult(request.spec.subject, forecasts, crossovers, summarise(forecasts, crossovers), notes[k]))
+    return out
+
+
 def backtest_pair(
     history: pl.DataFrame,
     spec: SeriesSpec,
     config: ForecastConfig = ForecastConfig(),
     *,
     from_year: int,
-    pair: tuple[str, str] = ("CHN", "USA"),
+    pair: tuple[str, str] = DEFAULT_PAIR,
     to_year: int | None = None,
 ) -> BacktestResult:
-    """For each as-of year from `from_year` on, forecast from the data up to it and score what followed.
-
-    Scaled errors use the model scale and the MASE denominator of the as-of training data, as the
-    selection backtest does. The last as-of year is the one before the last observation.
-    """
-    frame = history.select(
-        pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int64), pl.col("value").cast(pl.Float64)
-    ).filter(pl.col("country").is_in(list(pair)))
-    last = int(frame["year"].max()) if frame.height else from_year
-    stop = min(last - 1, to_year) if to_year is not None else last - 1
-    forecast_rows: list[dict] = []
-    crossover_rows: list[dict] = []
-    notes: list[str] = []
-    for as_of in range(from_year, stop + 1):
-        result = forecast_pair(frame, spec, config, pair=pair, as_of=as_of)
-        if result.status != "ok":
-            notes.append(f"as of {as_of}: {result.status} ({'; '.join(result.warnings)})")
-            crossover_rows.append(_crossover_row(as_of, result.crossover(config.report_years), frame, pair))
-            continue
-        for country in pair:
-            mine = frame.filter(pl.col("country") == country)
-            train = mine.filter(pl.col("year") <= as_of)["value"].to_numpy()
-            transform, _ = fit_transform(train, spec.scale, spec.bounds)
-            scale = naive_scale(transform.forward(train))
-            later = mine.filter(pl.col("year") > as_of)
-            joined = later.join(
-                result.forecasts.filter(pl.col("country") == country).drop("country"), on="year", how="inner"
-            )
-            for row in joined.iter_rows(named=True):
-                error = abs(
-                    float(transform.forward(np.array([row["value"]]))[0])
-                    - float(transform.forward(np.array([row["mean"]]))[0])
-                )
-                forecast_rows.append(
-                    dict(
-                        as_of=as_of,
-                        country=country,
-                        model=row["model"],
-                        year=row["year"],
-                        step=row["year"] - as_of,
-                        actual=row["value"],
-                        mean=row["mean"],
-                        lo_80=row["lo_80"],
-                        hi_80=row["hi_80"],
-                        lo_95=row["lo_95"],
-                        hi_95=row["hi_95"],
-                        in_80=row["lo_80"] <= row["value"] <= row["hi_80"],
-                        in_95=row["lo_95"] <= row["value"] <= row["hi_95"],
-                        scaled_error=error / scale if np.isfinite(scale) else None,
-                    )
-                )
-        crossover_rows.append(_crossover_row(as_of, result.crossover(config.report_years), frame, pair))
-    forecasts = pl.DataFrame(forecast_rows, schema=BACKTEST_FORECAST_SCHEMA)
-    crossovers = pl.DataFrame(crossover_rows, schema=BACKTEST_CROSSOVER_SCHEMA)
-    return BacktestResult(spec.subject, forecasts, crossovers, summarise(forecasts, crossovers), notes)
+    """One subject's as-of backtest (see backtest_many)."""
+    return backtest_many([BacktestRequest(history, spec, from_year, to_year, pair)], config)[0]
 
 
 def summarise(forecasts: pl.DataFrame, crossovers: pl.DataFrame) -> dict:

@@ -1,39 +1,47 @@
 """Crossovers: a pair's history and joint sample paths in, the first-passage year distribution out.
 
-The crossover year is the first simulated year in which the trailing side's path exceeds the
-leader's, path by path — not the year two mean lines cross, which ignores that paths that wander
-apart may still meet. Paths that never cross within the horizon are censored: their share is the
-probability mass "after the horizon", and a quantile that falls in that mass is None.
+The crossover year is the first simulated year in which the trailing side's path exceeds the leader's, path by
+path — not the year two mean lines cross. Every subject is read at one common horizon year (DESIGN §3, round 2)
+so that statuses and P(by year) compare across rows; paths that have not crossed by then are censored (their
+share is `p_after_horizon`, and a quantile that falls in that mass is None). "Now" is a parameter: the share of
+paths that crossed by the current year, unobserved because the data end earlier, is `p_crossed_by_now`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import polars as pl
 
-CrossoverStatus = Literal["already_crossed", "projected", "not_within_horizon", "insufficient_data"]
+from contracts.intervals import POINT, QUANTILE_OF
+from contracts.pair import DEFAULT_PAIR, pair_label
+from contracts.records import COMMON_HORIZON_YEAR, REPORT_YEARS, CrossoverRow, CrossoverStatus, SubjectKind
+
 # Fewer common years than this and who leads, and since when, is not worth stating.
 MIN_COMMON_YEARS = 3
-# first-passage CDF levels of the reported quantiles
-_LEVELS = {"lo_95": 0.025, "lo_80": 0.10, "median_year": 0.50, "hi_80": 0.90, "hi_95": 0.975}
+# first-passage CDF levels of the reported quantiles: the project's interval levels (the median is `median_year`)
+_LEVELS = {("median_year" if name == POINT else name): p for name, p in QUANTILE_OF.items()}
 
 
 @dataclass
 class Crossover:
-    """When (if ever) the trailing side passes the leader, as a distribution over years.
+    """When (if ever) the trailing side passes the leader: the fields of contracts.records.CrossoverRow.
 
-    For status `already_crossed` the challenger (pair[0]) leads now; the first-passage fields then
-    describe the incumbent (now trailing) passing it back, and `last_crossing_year` is the year
-    the challenger took the lead (None if it led from the first common year).
+    `leader_now` is the side ahead in `data_end_year`, the last year both are observed. For `already_crossed`
+    the challenger (pair[0]) leads there and the first-passage fields describe the incumbent passing it back.
+    For `likely_crossed` the incumbent still led in `data_end_year`, but at least half of the paths have the
+    challenger past it by the current year; the first-passage fields are that passing (its median year is
+    then at or before the current year).
     """
 
     subject: str
     pair: str
-    leader_now: str | None
     status: CrossoverStatus
+    leader_now: str | None = None
+    subject_kind: SubjectKind = "indicator"
+    leader_since: int | None = None
+    data_end_year: int | None = None
     last_crossing_year: int | None = None
     historical_crossings: list[int] = field(default_factory=list)
     median_year: int | None = None
@@ -43,24 +51,36 @@ class Crossover:
     hi_95: int | None = None
     p_by: dict[int, float | None] = field(default_factory=dict)
     p_after_horizon: float | None = None
-    horizon: int | None = None  # last simulated year
+    p_crossed_by_now: float | None = None
+    horizon: int | None = None
     n_paths: int = 0
     model: str = ""
-    kind: str = "indicator"
-    run_id: str | None = None
+    stale: bool = False
     notes: list[str] = field(default_factory=list)
+    run_id: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.subject_kind
+
+    def to_record(self) -> CrossoverRow:
+        values = {f.name: getattr(self, f.name) for f in fields(CrossoverRow)}
+        values["historical_crossings"] = tuple(self.historical_crossings)
+        values["notes"] = tuple(self.notes)
+        return CrossoverRow(**values)
 
     def to_dict(self) -> dict:
-        """JSON-ready: the `aitrack crossovers` record (p_by keys become strings)."""
+        """JSON-ready: the `aitrack crossovers` record (p_by keys become strings; `kind` = subject_kind)."""
         out = asdict(self)
+        out["kind"] = self.subject_kind
         out["p_by"] = {str(year): p for year, p in self.p_by.items()}
         return out
 
 
 def leadership_changes(years: np.ndarray, gap: np.ndarray) -> list[int]:
-    """Years in which the lead changed hands (the first year the new leader is ahead).
+    """Years in which the lead changed hands (the first year the new leader is ahead); a tie is no change.
 
-    `gap` is value(pair[0]) − value(pair[1]) on common years; a tie is not a change of leader.
+    `gap` is value(pair[0]) − value(pair[1]) on common years.
     """
     changes: list[int] = []
     previous = 0.0
@@ -82,9 +102,13 @@ def first_passage_years(trailing: np.ndarray, leader: np.ndarray, path_years: np
 
 
 def first_passage_summary(
-    passage: np.ndarray, path_years: np.ndarray, report_years: tuple[int, ...] = ()
+    passage: np.ndarray, path_years: np.ndarray, report_years: tuple[int, ...] = (), before: int | None = None
 ) -> dict:
-    """Quantiles, probability by each year, and censored mass of first-passage years (NaN = censored)."""
+    """Quantiles, P(by year), and censored mass of first-passage years (NaN = censored).
+
+    Report years up to `before` (the last observed common year) or before the first path year get 0: the data
+    say nothing had crossed then; report years past the last path year get None.
+    """
     n = passage.size
     years = [int(y) for y in np.asarray(path_years).tolist()]
     crossed = np.isfinite(passage)
@@ -97,15 +121,30 @@ def first_passage_summary(
     p_by: dict[int, float | None] = dict(cdf)
     for year in report_years:
         year = int(year)
-        if year in p_by:
-            continue
-        # Before the first simulated year nothing can have passed yet; after the last one the
-        # paths say nothing.
-        p_by[year] = 0.0 if years and year < years[0] else None
+        if year not in p_by:
+            p_by[year] = 0.0 if (years and year < years[0]) or (before is not None and year <= before) else None
     out["p_by"] = dict(sorted(p_by.items()))
     out["p_after_horizon"] = float(np.sum(~crossed) / n)
     out["p_within_horizon"] = 1.0 - out["p_after_horizon"]
     return out
+
+
+def p_by_year(p_by: dict[int, float | None], year: int, path_years: np.ndarray) -> float:
+    """P(first passage ≤ year) from the CDF: 0 before the paths start, the horizon's value after they end."""
+    years = [int(y) for y in np.asarray(path_years).tolist()]
+    if not years or year < years[0]:
+        return 0.0
+    return float(p_by[min(year, years[-1])])
+
+
+def _common_years(history: pl.DataFrame, pair: tuple[str, str]) -> pl.DataFrame:
+    frame = history.filter(pl.col("country").is_in(list(pair)))
+    if frame.height == 0:
+        return pl.DataFrame()
+    wide = frame.pivot(on="country", index="year", values="value", aggregate_function="first")
+    if pair[0] not in wide.columns or pair[1] not in wide.columns:
+        return pl.DataFrame()
+    return wide.drop_nulls(list(pair)).sort("year")
 
 
 def crossover_from_paths(
@@ -113,75 +152,63 @@ def crossover_from_paths(
     path_years: np.ndarray,
     paths: dict[str, np.ndarray],
     *,
-    pair: tuple[str, str] = ("CHN", "USA"),
-    report_years: tuple[int, ...] = (2030, 2035),
+    pair: tuple[str, str] = DEFAULT_PAIR,
+    report_years: tuple[int, ...] = REPORT_YEARS,
     subject: str = "",
     model: str = "",
-    kind: str = "indicator",
+    kind: SubjectKind = "indicator",
+    current_year: int | None = None,
+    horizon_year: int = COMMON_HORIZON_YEAR,
 ) -> Crossover:
-    """Classify the pair now and turn its joint paths into a crossover distribution.
+    """Classify the pair in its last common year and turn its joint paths into a crossover distribution.
 
-    `history` has columns country, year, value (original scale); `paths[country]` is
-    (n_paths, len(path_years)) on the same scale. The challenger is pair[0].
+    `history` has columns country, year, value (original scale); `paths[country]` is (n_paths, len(path_years))
+    on the same scale. The challenger is pair[0]. Only path years up to `horizon_year` count. `current_year`
+    (None: the status ignores "now") decides `p_crossed_by_now` and the `likely_crossed` status.
     """
     challenger, incumbent = pair
-    label = f"{challenger}-{incumbent}"
-    base = dict(subject=subject, pair=label, model=model, kind=kind)
-    frame = history.filter(pl.col("country").is_in(list(pair)))
-    wide = (
-        frame.pivot(on="country", index="year", values="value", aggregate_function="first")
-        if frame.height
-        else pl.DataFrame()
-    )
-    if challenger not in wide.columns or incumbent not in wide.columns:
-        return Crossover(leader_now=None, status="insufficient_data", notes=["a country has no data"], **base)
-    common = wide.drop_nulls([challenger, incumbent]).sort("year")
+    base = dict(subject=subject, pair=pair_label(pair), model=model, subject_kind=kind, horizon=horizon_year)
+    common = _common_years(history, pair)
     if common.height < MIN_COMMON_YEARS:
-        return Crossover(
-            leader_now=None,
-            status="insufficient_data",
-            notes=[f"{common.height} common years; at least {MIN_COMMON_YEARS} needed"],
-            **base,
-        )
+        reason = "a country has no data" if common.width == 0 else f"{common.height} common years; at least {MIN_COMMON_YEARS} needed"
+        return Crossover(status="insufficient_data", notes=[reason], **base)
     years = common["year"].to_numpy()
     gap = common[challenger].to_numpy() - common[incumbent].to_numpy()
     nonzero = np.sign(gap)[np.sign(gap) != 0]
+    data_end = int(years[-1])
     if nonzero.size == 0:
-        return Crossover(leader_now=None, status="insufficient_data", notes=["the pair is tied in every common year"], **base)
+        return Crossover(status="insufficient_data", data_end_year=data_end,
+                         notes=["the pair is tied in every common year"], **base)
     leader = challenger if nonzero[-1] > 0 else incumbent
     trailing = incumbent if leader == challenger else challenger
     changes = leadership_changes(years, gap)
-    last_crossing = changes[-1] if changes else None
-    if leader not in paths or trailing not in paths or len(path_years) == 0:
-        return Crossover(
-            leader_now=leader,
-            status="insufficient_data",
-            last_crossing_year=last_crossing,
-            historical_crossings=changes,
-            notes=["no forecast paths"],
-            **base,
-        )
-    passage = first_passage_years(paths[trailing], paths[leader], np.asarray(path_years))
-    summary = first_passage_summary(passage, np.asarray(path_years), tuple(report_years))
+    described = dict(leader_now=leader, data_end_year=data_end, last_crossing_year=changes[-1] if changes else None,
+                     historical_crossings=changes, leader_since=changes[-1] if changes else int(years[0]))
+    path_years = np.asarray(path_years)
+    within = path_years <= horizon_year
+    if leader not in paths or trailing not in paths or not within.any():
+        return Crossover(status="insufficient_data", notes=["no forecast paths"], **described, **base)
+    years_in = path_years[within]
+    passage = first_passage_years(paths[trailing][:, within], paths[leader][:, within], years_in)
+    summary = first_passage_summary(passage, years_in, tuple(report_years), before=data_end)
+    by_now = p_by_year(summary["p_by"], current_year, years_in) if current_year is not None else None
     if leader == challenger:
         status: CrossoverStatus = "already_crossed"
+    elif by_now is not None and by_now >= 0.5:
+        # At least half the paths have passed by now: the median year is then at or before now, and a
+        # "projected" crossing never has a median in the past.
+        status = "likely_crossed"
     elif summary["p_within_horizon"] >= 0.5:
         status = "projected"
     else:
         status = "not_within_horizon"
+    notes = []
+    if leader == challenger and by_now is not None and by_now >= 0.5:
+        notes.append(f"{incumbent} has more likely than not passed {challenger} back by {current_year} "
+                     f"(data end {data_end})")
     return Crossover(
-        leader_now=leader,
-        status=status,
-        last_crossing_year=last_crossing,
-        historical_crossings=changes,
-        median_year=summary["median_year"],
-        lo_80=summary["lo_80"],
-        hi_80=summary["hi_80"],
-        lo_95=summary["lo_95"],
-        hi_95=summary["hi_95"],
-        p_by=summary["p_by"],
-        p_after_horizon=summary["p_after_horizon"],
-        horizon=int(np.asarray(path_years)[-1]),
-        n_paths=int(passage.size),
-        **base,
-    )
+        status=status, median_year=summary["median_year"], lo_80=summary["lo_80"], hi_80=summary["hi_80"],
+        lo_95=summary["lo_95"], hi_95=summary["hi_95"], p_by=summary["p_by"],
+        p_after_horizon=summary["p_after_horizon"], p_crossed_by_now=by_now, n_paths=int(passage.size),
+        notes=notes, **described, **base,
+    )  # fmt: skip

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from contracts.dimensions import PARITY
+from contracts.pair import DEFAULT_PAIR, pair_label
 from forecasts.crossover import Crossover, crossover_from_paths
-from forecasts.pair import ForecastConfig, PairForecast
+from forecasts.pair import QUANTILES, ForecastConfig, PairForecast
 from forecasts.paths import subject_seed
-from forecasts.selection import QUANTILES
 from indicators.composites import draw_weights, weighted_pair_score
-
-PARITY = 0.5
 
 DIMENSION_FORECAST_SCHEMA = {
     "subject": pl.String(),
@@ -47,7 +46,7 @@ class DimensionForecast:
     crossover: Crossover
     members_forecast: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    pair: tuple[str, str] = ("CHN", "USA")
+    pair: tuple[str, str] = DEFAULT_PAIR
     model: str = "composite"
 
 
@@ -82,7 +81,7 @@ def forecast_dimension(
     directions: dict[str, str] | None = None,
     min_weight_present: float = 0.0,
     min_indicators: int = 1,
-    pair: tuple[str, str] = ("CHN", "USA"),
+    pair: tuple[str, str] = DEFAULT_PAIR,
 ) -> DimensionForecast:
     """Score paths = weighted_pair_score(indicator share paths, Dirichlet weight draws); parity crossover.
 
@@ -129,8 +128,8 @@ def forecast_dimension(
             history=history,
             path_years=np.array([], dtype=np.int64),
             paths=np.empty((0, 0)),
-            crossover=Crossover(subject=subject, pair=f"{pair[0]}-{pair[1]}", leader_now=None,
-                                status="insufficient_data", model="composite", kind="dimension", notes=[reason]),
+            crossover=Crossover(subject=subject, pair=pair_label(pair), status="insufficient_data", model="composite",
+                                subject_kind="dimension", horizon=config.horizon_year, notes=[reason]),
             warnings=[reason],
             pair=pair,
         )
@@ -139,7 +138,7 @@ def forecast_dimension(
     # Stop where the first member's paths stop: past it the composite would silently change its
     # membership (a member's share goes missing), which shows up as a jump in the score, not as news.
     ends = [int(f.path_years[-1]) for f in usable.values() if f.path_years.size and f.path_years[-1] > last_year]
-    end = min([last_year + config.horizon] + ends)
+    end = min([max(last_year + config.horizon, config.horizon_year)] + ends)
     path_years = np.arange(last_year + 1, end + 1)
     n_paths = config.n_paths
     share_cube = np.full((n_paths, path_years.size, len(members)), np.nan)
@@ -205,6 +204,8 @@ def forecast_dimension(
         subject=subject,
         model="composite",
         kind="dimension",
+        current_year=config.current_year,
+        horizon_year=config.horizon_year,
     )
     crossover.notes.extend(notes)
     return DimensionForecast(

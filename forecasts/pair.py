@@ -1,138 +1,126 @@
-"""Pair forecasts: two countries' annual history in, selected models, intervals and joint sample paths out."""
+"""Pair forecasts in batch: many jobs (one indicator's two-country history each) in, per job the two countries'
+calibrated forecasts, joint sample paths to the common horizon year, fit metadata and a crossover out."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
+import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from contracts.intervals import QUANTILE_NAMES, QUANTILE_PROBS
 from contracts.kinds import HISTORY_KINDS
-
+from contracts.pair import DEFAULT_PAIR
+from contracts.records import COMMON_HORIZON_YEAR, REPORT_YEARS
+from forecasts.batch import PreparedSeries, SeriesFit, fit_series
 from forecasts.crossover import Crossover, crossover_from_paths
-from forecasts.models import (
-    DEFAULT_MODELS,
-    MIN_POINTS,
-    SHORT_SERIES_MODELS,
-    FittedModel,
-    MixtureModel,
-    ModelFitError,
-    fit_model,
+from forecasts.paths import (
+    canonical_order,
+    marginal_quantiles,
+    correlated_shocks,
+    model_scale_paths,
+    residual_correlation,
+    subject_seed,
 )
-from forecasts.paths import canonical_order, correlated_shocks, residual_correlation, subject_seed
-from forecasts.scales import ScaleTransform, SeriesScale, fit_transform
-from forecasts.selection import QUANTILES, ModelScore, choose_models, interval_inflation, rolling_origin
+from forecasts.registry import DEFAULT_MODELS
+from forecasts.scales import Bounds, SeriesScale, candidate_transforms
 
-# Fewer points than this per country and nothing is forecast (a random walk with drift needs two
-# changes to estimate its spread).
-MIN_POINTS_ANY = MIN_POINTS["rw_drift"]
+# Fewer points than this per country and nothing is forecast (a random walk with drift needs two changes).
+MIN_POINTS_ANY = 3
+QUANTILES = np.array(QUANTILE_PROBS)
 
 FORECAST_SCHEMA = {
-    "country": pl.String(),
-    "model": pl.String(),
-    "year": pl.Int64(),
-    "mean": pl.Float64(),
-    "lo_80": pl.Float64(),
-    "hi_80": pl.Float64(),
-    "lo_95": pl.Float64(),
-    "hi_95": pl.Float64(),
-}
-BACKTEST_SCHEMA = {
-    "country": pl.String(),
-    "model": pl.String(),
-    "cutoff": pl.Int64(),
-    "year": pl.Int64(),
-    "actual": pl.Float64(),
-    "mean": pl.Float64(),
-    "lo_80": pl.Float64(),
-    "hi_80": pl.Float64(),
-    "lo_95": pl.Float64(),
-    "hi_95": pl.Float64(),
-}
-METRICS_SCHEMA = {
-    "country": pl.String(),
-    "model": pl.String(),
-    "mase": pl.Float64(),
-    "coverage_80": pl.Float64(),
-    "coverage_95": pl.Float64(),
-    "wis": pl.Float64(),
-    "n_origins": pl.Int64(),
-    "n_forecasts": pl.Int64(),
-    "selected": pl.Boolean(),
-    "weight": pl.Float64(),
-}
+    "country": pl.String(), "model": pl.String(), "year": pl.Int64(),
+    **{name: pl.Float64() for name in QUANTILE_NAMES},
+    "scale": pl.String(), "weights": pl.String(), "widening_80": pl.Float64(), "widening_95": pl.Float64(),
+    "backtest_score": pl.Float64(),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class SeriesSpec:
+    """How to forecast one indicator: `scale` fixes the scale (an imported series that says it); otherwise the
+    backtest chooses, `preferred_scale` first. `bounds` = (lower, upper), either None: hard limits of every path."""
+
     subject: str
-    scale: SeriesScale
-    bounds: tuple[float, float] | None = None  # logit scale: bounds of the original values, e.g. (0, 100)
+    scale: SeriesScale | None = None
+    bounds: tuple[float | None, float | None] | None = None
+    preferred_scale: SeriesScale | None = None
 
 
 @dataclass(frozen=True)
 class ForecastConfig:
-    horizon: int = 15
+    horizon: int = 15  # forecast rows run to the later of last year + horizon and horizon_year
     n_paths: int = 2000
     seed: int = 0
     models: tuple[str, ...] = DEFAULT_MODELS
+    selection: Literal["comb", "best", "weighted"] = "weighted"
+    weight_power: float = 2.0
+    cross_fit: bool = True
+    series_prior: float = 40.0  # a series' own backtest errors weigh against this many pooled ones
+    only_widen: bool = True  # a series' own backtest may widen its intervals beyond the pooled calibration, not narrow
+    spread: Literal["model", "rw"] = "model"  # whose predictive sd the calibration rescales (engine.fit_windows)  # calibrate on each origin's errors under weights chosen from the other origins  # "weighted": weights ∝ 1/(relative backtest error)^power
     min_points_full: int = 8  # shorter series get SHORT_SERIES_MODELS only, and a warning
     backtest_origins: int = 5
-    backtest_paths: int = 400
-    report_years: tuple[int, ...] = (2030, 2035)
-    workers: int = 2
-    selection: Literal["best", "weighted"] = "weighted"
-    widen_from_backtest: bool = True  # widen paths whose models under-covered in the backtest
+    origin_step: int = 2  # years between backtest origins (the latest is this many years before the end)
+    backtest_horizon: int = 6
+    scale_by: Literal["point", "point_and_interval"] = "point_and_interval"
+    # Another scale must beat the spec's preferred scale (the catalog's unit-based choice) by this share of its
+    # backtest score: the catalog's knowledge is the prior, the backtest overrides it on clear evidence.
+    scale_margin: float = 0.1
+    growth_guard: bool = True  # hold the median's yearly change to what the history justifies (batch.growth_guard)
+    long_run_damping: float = 0.8  # the median's yearly change shrinks by this factor a year past backtest_horizon
+    workers: int = 2  # statsforecast n_jobs
+    report_years: tuple[int, ...] = REPORT_YEARS
+    horizon_year: int = COMMON_HORIZON_YEAR  # every subject's paths and crossover run to this year
+    current_year: int = field(default_factory=lambda: date.today().year)  # "now" for p_crossed_by_now
+
+
+@dataclass(frozen=True)
+class ForecastJob:
+    history: pl.DataFrame  # country, year, value (history kinds only)
+    spec: SeriesSpec
+    pair: tuple[str, str] = DEFAULT_PAIR
+    as_of: int | None = None
 
 
 @dataclass
 class PairForecast:
     subject: str
-    model: str  # the selected model; "CHN=ets,USA=llt" when the countries differ; "weighted"
-    forecasts: pl.DataFrame
+    model: str  # "comb" when both countries use it; "CHN=ets,USA=comb" when they differ
+    forecasts: pl.DataFrame  # FORECAST_SCHEMA; `mean` is the median of the paths
     path_years: np.ndarray
-    paths: dict[str, np.ndarray]
-    backtest: pl.DataFrame
-    metrics: pl.DataFrame
+    paths: dict[str, np.ndarray]  # country → (n_paths, len(path_years)), original scale
     residual_correlation: float | None
     warnings: list[str]
     status: Literal["ok", "insufficient_data"]
-    pair: tuple[str, str] = ("CHN", "USA")
+    pair: tuple[str, str] = DEFAULT_PAIR
     as_of: int | None = None
     selected: dict[str, str] = field(default_factory=dict)
-    history: pl.DataFrame = field(default_factory=pl.DataFrame)  # the pair's data actually used
-    interval_inflation: dict[str, float] = field(default_factory=dict)  # per country, ≥ 1
+    history: pl.DataFrame = field(default_factory=pl.DataFrame)
+    fits: dict[str, dict] = field(default_factory=dict)  # country → fit metadata (scale, weights, widening, scores)
+    report_years: tuple[int, ...] = REPORT_YEARS
+    current_year: int | None = None
+    horizon_year: int = COMMON_HORIZON_YEAR
 
-    def crossover(self, report_years: tuple[int, ...] = (2030, 2035)) -> Crossover:
+    @property
+    def interval_inflation(self) -> dict[str, float]:
+        """Per country, the 80 % widening factor one year ahead (≥ 0.75; 1 = the models' own intervals)."""
+        return {c: f["widening_80"][0] for c, f in self.fits.items() if f.get("widening_80")}
+
+    def crossover(self, report_years: tuple[int, ...] | None = None) -> Crossover:
         result = crossover_from_paths(
-            self.history,
-            self.path_years,
-            self.paths,
-            pair=self.pair,
-            report_years=report_years,
-            subject=self.subject,
-            model=self.model,
-        )
+            self.history, self.path_years, self.paths, pair=self.pair,
+            report_years=tuple(report_years or self.report_years), subject=self.subject, model=self.model,
+            current_year=self.current_year, horizon_year=self.horizon_year,
+        )  # fmt: skip
         if self.status != "ok" and result.status != "insufficient_data":
             result.status = "insufficient_data"
         result.notes.extend(self.warnings)
         return result
-
-
-@dataclass
-class _Series:
-    """One country's series on a gap-free annual grid, on the model scale."""
-
-    country: str
-    years: np.ndarray  # every year from first to last
-    model_values: np.ndarray  # interior gaps linearly interpolated on the model scale
-    observed: np.ndarray  # False where the value was interpolated
-    transform: ScaleTransform
 
 
 def _pair_history(history: pl.DataFrame, pair: tuple[str, str], as_of: int | None) -> pl.DataFrame:
@@ -140,8 +128,7 @@ def _pair_history(history: pl.DataFrame, pair: tuple[str, str], as_of: int | Non
     if missing:
         raise ValueError(f"history lacks column(s): {', '.join(sorted(missing))}")
     if "value_kind" in history.columns:
-        # The caller should already have done this; a target that slipped through would be
-        # forecast as if it had happened.
+        # The caller should already have done this; a target that slipped through would be forecast as fact.
         history = history.filter(pl.col("value_kind").is_in(HISTORY_KINDS))
     frame = history.select(
         pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int64), pl.col("value").cast(pl.Float64)
@@ -151,303 +138,188 @@ def _pair_history(history: pl.DataFrame, pair: tuple[str, str], as_of: int | Non
     duplicated = frame.select("country", "year").is_duplicated()
     if duplicated.any():
         row = frame.filter(duplicated).row(0, named=True)
-        raise ValueError(
-            f"history has more than one value for {row['country']} {row['year']}; pick one source per series"
-        )
+        raise ValueError(f"history has more than one value for {row['country']} {row['year']}; pick one source per series")
     return frame.sort("country", "year")
 
 
-def _to_series(country: str, years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[_Series, list[str]]:
-    transform, notes = fit_transform(values, spec.scale, spec.bounds)
+def _prepare(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[PreparedSeries, list[str]]:
+    transforms, notes = candidate_transforms(values, Bounds.of(spec.bounds), spec.scale, spec.preferred_scale)
     grid = np.arange(years[0], years[-1] + 1)
-    model_values = np.interp(grid, years, transform.forward(values))
     observed = np.isin(grid, years)
+    first = transforms[0]
+    filled = first.inverse(np.interp(grid, years, first.forward(values)))
+    filled[observed] = values
     if not observed.all():
-        notes.append(f"{int((~observed).sum())} missing year(s) interpolated on the model scale")
-    return _Series(country, grid, model_values, observed, transform), [f"{country}: {n}" for n in notes]
+        notes.append(f"{int((~observed).sum())} missing year(s) interpolated on the {first.scale} scale")
+    preferred = spec.preferred_scale is not None and transforms[0].scale == spec.preferred_scale
+    return PreparedSeries(grid, filled, observed, transforms, preferred), notes
 
 
-def _candidate_models(n_points: int, config: ForecastConfig) -> tuple[tuple[str, ...], list[str]]:
-    if n_points < config.min_points_full:
-        allowed = tuple(m for m in config.models if m in SHORT_SERIES_MODELS) or SHORT_SERIES_MODELS
-        return allowed, [
-            f"short series ({n_points} points < {config.min_points_full}): only {', '.join(allowed)}"
-        ]
-    usable = tuple(m for m in config.models if MIN_POINTS[m] <= n_points)
-    return usable or SHORT_SERIES_MODELS, []
+@dataclass
+class _Prepared:
+    job: ForecastJob
+    frame: pl.DataFrame
+    raw: dict[str, tuple[np.ndarray, np.ndarray]]
+    notes: list[str]
+    series: dict[str, int] = field(default_factory=dict)  # country → index in the batch
+    error: list[str] | None = None
 
 
-def _select_and_fit(
-    series: _Series, config: ForecastConfig, rng: np.random.Generator
-) -> tuple[FittedModel, dict[str, float], list[ModelScore], list, list[str]]:
-    # The guard counts real observations: interpolated years add no information.
-    candidates, notes = _candidate_models(int(series.observed.sum()), config)
-    records, scores, fit_notes = rolling_origin(
-        series.model_values,
-        series.observed,
-        candidates,
-        n_origins=config.backtest_origins,
-        max_step=config.horizon,
-        n_paths=config.backtest_paths,
-        rng=rng,
-    )
-    notes += fit_notes
-    weights = choose_models(scores, candidates, config.selection)
-    fitted: list[FittedModel] = []
-    kept: dict[str, float] = {}
-    for name, weight in weights.items():
-        try:
-            fitted.append(fit_model(name, series.model_values))
-            kept[name] = weight
-        except ModelFitError as exc:
-            notes.append(f"{name} could not be fitted to the full series ({exc})")
-    if not fitted:
-        fallback = SHORT_SERIES_MODELS[0]
-        notes.append(f"falling back to {fallback}")
-        fitted.append(fit_model(fallback, series.model_values))
-        kept = {fallback: 1.0}
-    if len(fitted) == 1:
-        model: FittedModel = fitted[0]
-    else:
-        total = sum(kept.values())
-        kept = {name: w / total for name, w in kept.items()}
-        # The pair correlation is estimated from the heaviest component's one-step errors.
-        heaviest = int(np.argmax(list(kept.values())))
-        model = MixtureModel(fitted, np.array(list(kept.values())), residuals=fitted[heaviest].residuals)
-    return model, kept, scores, records, [f"{series.country}: {n}" for n in notes]
-
-
-def _insufficient(
-    subject: str, pair: tuple[str, str], as_of: int | None, history: pl.DataFrame, notes: list[str]
-) -> PairForecast:
-    return PairForecast(
-        subject=subject,
-        model="",
-        forecasts=pl.DataFrame(schema=FORECAST_SCHEMA),
-        path_years=np.array([], dtype=np.int64),
-        paths={},
-        backtest=pl.DataFrame(schema=BACKTEST_SCHEMA),
-        metrics=pl.DataFrame(schema=METRICS_SCHEMA),
-        residual_correlation=None,
-        warnings=notes,
-        status="insufficient_data",
-        pair=pair,
-        as_of=as_of,
-        history=history,
-    )
-
-
-def forecast_pair(
-    history: pl.DataFrame,
-    spec: SeriesSpec,
-    config: ForecastConfig = ForecastConfig(),
-    *,
-    pair: tuple[str, str] = ("CHN", "USA"),
-    as_of: int | None = None,
-) -> PairForecast:
-    """Forecast both countries of `pair` and simulate their joint paths.
-
-    `history` has columns country, year, value: history kinds only (measured, estimate,
-    provisional); the caller removes targets, pledges, claims and projections. Years after `as_of`
-    are dropped before anything else, so an as-of forecast never sees later data.
-    """
-    frame = _pair_history(history, pair, as_of)
-    notes: list[str] = []
-    raw: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for country in pair:
+def _prepare_job(job: ForecastJob, all_series: list[PreparedSeries]) -> _Prepared:
+    frame = _pair_history(job.history, job.pair, job.as_of)
+    prepared = _Prepared(job, frame, {}, [])
+    short = []
+    for country in job.pair:
         mine = frame.filter(pl.col("country") == country)
         if mine.height < MIN_POINTS_ANY:
-            notes.append(f"{country}: {mine.height} point(s); at least {MIN_POINTS_ANY} needed")
-        raw[country] = (mine["year"].to_numpy(), mine["value"].to_numpy())
-    if notes:
-        return _insufficient(spec.subject, pair, as_of, frame, notes)
-
-    # Streams are assigned in data order, not label order (see canonical_order).
-    order = canonical_order(raw)
-    root = subject_seed(config.seed, spec.subject)
-    streams = dict(zip(order, root.spawn(2)))
-    series: dict[str, _Series] = {}
-    fitted: dict[str, FittedModel] = {}
-    weights: dict[str, dict[str, float]] = {}
-    inflation: dict[str, float] = {}
-    metric_rows: list[dict] = []
-    backtest_rows: list[dict] = []
-    sim_rngs: dict[str, np.random.Generator] = {}
-    shock_rngs: dict[str, np.random.Generator] = {}
-    for country in order:
-        backtest_seed, sim_seed, shock_seed = streams[country].spawn(3)
-        sim_rngs[country] = np.random.default_rng(sim_seed)
-        shock_rngs[country] = np.random.default_rng(shock_seed)
+            short.append(f"{country}: {mine.height} point(s); at least {MIN_POINTS_ANY} needed")
+        prepared.raw[country] = (mine["year"].to_numpy(), mine["value"].to_numpy())
+    if short:
+        prepared.error = short
+        return prepared
+    pending = []
+    for country in job.pair:
         try:
-            series[country], series_notes = _to_series(country, *raw[country], spec)
+            series, notes = _prepare(*prepared.raw[country], job.spec)
         except ValueError as exc:
-            return _insufficient(spec.subject, pair, as_of, frame, [f"{country}: {exc}"])
-        notes += series_notes
-        model, kept, scores, records, fit_notes = _select_and_fit(
-            series[country], config, np.random.default_rng(backtest_seed)
-        )
-        notes += fit_notes
-        fitted[country], weights[country] = model, kept
-        inflation[country] = 1.0
-        if config.widen_from_backtest:
-            factor, n_used = interval_inflation(records, kept)
-            inflation[country] = factor
-            if factor > 1.05:
-                notes.append(
-                    f"{country}: intervals widened ×{factor:.2f} (the chosen models under-covered in "
-                    f"{n_used} backtest forecasts)"
-                )
-        for score in scores:
-            metric_rows.append(
-                dict(
-                    country=country,
-                    model=score.model,
-                    mase=score.mase,
-                    coverage_80=score.coverage_80,
-                    coverage_95=score.coverage_95,
-                    wis=score.wis,
-                    n_origins=score.n_origins,
-                    n_forecasts=score.n_forecasts,
-                    selected=score.model in kept,
-                    weight=kept.get(score.model, 0.0),
-                )
-            )
-        transform, years = series[country].transform, series[country].years
-        for record in records:
-            values = transform.inverse(np.array(record.quantiles))
-            backtest_rows.append(
-                dict(
-                    country=country,
-                    model=record.model,
-                    cutoff=int(years[record.cutoff]),
-                    year=int(years[record.cutoff + record.step]),
-                    actual=float(transform.inverse(np.array([record.actual]))[0]),
-                    mean=float(values[2]),
-                    lo_80=float(values[1]),
-                    hi_80=float(values[3]),
-                    lo_95=float(values[0]),
-                    hi_95=float(values[4]),
-                )
-            )
+            prepared.error = [f"{country}: {exc}"]
+            return prepared
+        prepared.notes += [f"{country}: {n}" for n in notes]
+        pending.append((country, series))
+    for country, series in pending:
+        prepared.series[country] = len(all_series)
+        all_series.append(series)
+    return prepared
 
+
+def _insufficient(p: _Prepared, config: ForecastConfig) -> PairForecast:
+    return PairForecast(
+        subject=p.job.spec.subject, model="", forecasts=pl.DataFrame(schema=FORECAST_SCHEMA),
+        path_years=np.array([], dtype=np.int64), paths={}, residual_correlation=None, warnings=p.error or [],
+        status="insufficient_data", pair=p.job.pair, as_of=p.job.as_of, history=p.frame,
+        report_years=config.report_years, current_year=config.current_year, horizon_year=config.horizon_year,
+    )  # fmt: skip
+
+
+def _path_years(p: _Prepared, config: ForecastConfig) -> np.ndarray:
+    last = [int(p.raw[c][0][-1]) for c in p.job.pair]
+    end = max(max(last) + config.horizon, config.horizon_year)
+    return np.arange(min(last) + 1, end + 1)
+
+
+def fit_metadata(fit: SeriesFit, steps: int) -> dict:
+    """JSON-ready: scale, weights, widening factors by step ahead, backtest scores (naive = 1) and MASE."""
+    inner, outer = fit.inner[:steps], fit.outer[:steps]
+    choice = fit.choice
+    return {
+        "scale": choice.scale,
+        "weights": {m: round(w, 4) for m, w in choice.weights.items()},
+        "widening_80": [round(float(v), 3) for v in inner],
+        "widening_95": [round(float(v), 3) for v in outer],
+        "series_factor": round(float(choice.series_factor), 3),
+        "backtest_scores": {s: {m: (None if not np.isfinite(v) else round(v, 4)) for m, v in sc.items()}
+                            for s, sc in choice.scores.items()},
+        "backtest_mase": {m: (None if not np.isfinite(v) else round(v, 4)) for m, v in choice.mase.items()},
+        "n_origins": choice.n_origins,
+        "n_backtest_forecasts": choice.n_backtest,
+    }
+
+
+def _chosen_score(choice) -> float | None:
+    scores = choice.scores.get(choice.scale, {})
+    if len(choice.weights) == 1:
+        value = scores.get(next(iter(choice.weights)))
+        return None if value is None or not np.isfinite(value) else float(value)
+    return None
+
+
+def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> PairForecast:
+    job, pair = p.job, p.job.pair
+    order = canonical_order(p.raw)  # streams go in data order, so swapping the countries' data swaps nothing else
+    root = subject_seed(config.seed, job.spec.subject)
     first, second = order
+    fit_of = {c: fits[p.series[c]] for c in pair}
+    # One-year changes (less their mean) on the chosen scales, dated by the later year of each change.
+    change_years = {c: np.arange(int(p.raw[c][0][0]) + 1, int(p.raw[c][0][-1]) + 1) for c in pair}
     correlation, n_overlap = residual_correlation(
-        series[first].years, fitted[first].residuals, series[second].years, fitted[second].residuals
+        change_years[first], fit_of[first].residuals, change_years[second], fit_of[second].residuals
     )
+    notes = list(p.notes)
     if correlation is None:
         notes.append(f"residual correlation not estimated ({n_overlap} overlapping errors); paths independent")
-
-    last_years = {c: int(series[c].years[-1]) for c in pair}
-    path_years = np.arange(min(last_years.values()) + 1, max(last_years.values()) + config.horizon + 1)
-    shocks = dict(
-        zip(
-            order,
-            correlated_shocks(
-                shock_rngs[first], shock_rngs[second], correlation or 0.0, (config.n_paths, path_years.size)
-            ),
-        )
-    )
-    paths: dict[str, np.ndarray] = {}
-    forecast_rows: list[dict] = []
-    selected = {c: "+".join(weights[c]) if len(weights[c]) == 1 else "weighted" for c in pair}
+    path_years = _path_years(p, config)
+    shock_rngs = [np.random.default_rng(s) for s in root.spawn(2)]
+    shocks = dict(zip(order, correlated_shocks(shock_rngs[0], shock_rngs[1], correlation or 0.0,
+                                               (config.n_paths, path_years.size))))
+    paths, rows, meta, selected = {}, [], {}, {}
     for country in order:
-        s = series[country]
-        ahead = path_years > last_years[country]
-        simulated = fitted[country].simulate(shocks[country][:, ahead], sim_rngs[country])
-        if inflation[country] > 1.0:
-            # Spread each year's paths about their median: the ranks of the paths, and so their
-            # pairing with the other country's, are unchanged.
-            centre = np.median(simulated, axis=0)
-            simulated = centre + inflation[country] * (simulated - centre)
+        fit = fit_of[country]
+        last = int(p.raw[country][0][-1])
+        ahead = path_years > last
+        steps = int(ahead.sum())
+        notes += [f"{country}: {n}" for n in fit.choice.notes]
+        simulated = model_scale_paths(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps], fit.outer[:steps],
+                                      shocks[country][:, :steps])
         country_paths = np.empty((config.n_paths, path_years.size))
-        country_paths[:, ahead] = s.transform.inverse(simulated)
-        # Years this country has already reported (the other one has not yet): its known value.
-        known = dict(zip(s.years.tolist(), s.transform.inverse(s.model_values).tolist()))
-        known.update(zip(raw[country][0].tolist(), raw[country][1].tolist()))
+        country_paths[:, ahead] = fit.transform.inverse(simulated)
+        # Years this country has already reported (the other has not yet): its known value in every path.
+        known = dict(zip(p.raw[country][0].tolist(), p.raw[country][1].tolist()))
         country_paths[:, ~ahead] = np.array([known.get(y, np.nan) for y in path_years[~ahead].tolist()])[None, :]
         paths[country] = country_paths
-        quantiles = np.quantile(country_paths[:, ahead], QUANTILES, axis=0)
+        meta[country] = fit_metadata(fit, steps)
+        selected[country] = "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
+        # The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
+        # (the paths' own quantiles differ from them only by Monte Carlo noise).
+        quantiles = fit.transform.inverse(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
+                                                             fit.outer[:steps], QUANTILES))
+        weights_text = json.dumps(meta[country]["weights"], sort_keys=True)
+        score = _chosen_score(fit.choice)
         for column, year in enumerate(path_years[ahead].tolist()):
-            forecast_rows.append(
-                dict(
-                    country=country,
-                    model=selected[country],
-                    year=int(year),
-                    mean=float(quantiles[2, column]),
-                    lo_80=float(quantiles[1, column]),
-                    hi_80=float(quantiles[3, column]),
-                    lo_95=float(quantiles[0, column]),
-                    hi_95=float(quantiles[4, column]),
-                )
-            )
-
+            rows.append({
+                "country": country, "model": selected[country], "year": int(year),
+                **{name: float(quantiles[k, column]) for k, name in enumerate(QUANTILE_NAMES)},
+                "scale": fit.choice.scale, "weights": weights_text, "widening_80": float(fit.inner[column]),
+                "widening_95": float(fit.outer[column]), "backtest_score": score,
+            })  # fmt: skip
     names = {selected[c] for c in pair}
-    model_label = names.pop() if len(names) == 1 else ",".join(f"{c}={selected[c]}" for c in pair)
+    label = names.pop() if len(names) == 1 else ",".join(f"{c}={selected[c]}" for c in pair)
     return PairForecast(
-        subject=spec.subject,
-        model=model_label,
-        forecasts=pl.DataFrame(forecast_rows, schema=FORECAST_SCHEMA).sort("country", "year"),
-        path_years=path_years,
-        paths={c: paths[c] for c in pair},
-        backtest=pl.DataFrame(backtest_rows, schema=BACKTEST_SCHEMA).sort("country", "model", "cutoff", "year"),
-        metrics=pl.DataFrame(metric_rows, schema=METRICS_SCHEMA).sort("country", "model"),
-        residual_correlation=correlation,
-        warnings=notes,
-        status="ok",
-        pair=pair,
-        as_of=as_of,
-        selected=selected,
-        history=frame,
-        interval_inflation={c: inflation[c] for c in pair},
-    )
-
-
-@dataclass(frozen=True)
-class ForecastJob:
-    history: pl.DataFrame
-    spec: SeriesSpec
-    pair: tuple[str, str] = ("CHN", "USA")
-    as_of: int | None = None
-
-
-def _run_job(job: ForecastJob, config: ForecastConfig) -> PairForecast:
-    return forecast_pair(job.history, job.spec, config, pair=job.pair, as_of=job.as_of)
+        subject=job.spec.subject, model=label,
+        forecasts=pl.DataFrame(rows, schema=FORECAST_SCHEMA).sort("country", "year"),
+        path_years=path_years, paths={c: paths[c] for c in pair}, residual_correlation=correlation,
+        warnings=notes, status="ok", pair=pair, as_of=job.as_of, selected={c: selected[c] for c in pair},
+        history=p.frame, fits={c: meta[c] for c in pair}, report_years=config.report_years,
+        current_year=config.current_year, horizon_year=config.horizon_year,
+    )  # fmt: skip
 
 
 def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfig()) -> list[PairForecast]:
-    """Run many pair forecasts on `config.workers` processes; results in job order.
+    """The batch entry point: every job's two series are backtested, chosen and fitted together; results in job order.
 
-    Each job's random streams come from (seed, subject), so the output is the same byte for byte
-    whatever the number of workers. Workers are spawned, not forked: polars' thread pool does not
-    survive fork().
+    Input: jobs, each a pair history (country, year, value; history kinds only — targets and pledges are
+    removed by the caller, and dropped here too if `value_kind` is present), a SeriesSpec (scale, bounds) and an
+    optional `as_of` (later years are dropped before anything else). Output: one PairForecast per job with
+    forecast rows (median and 80/95 % quantiles of the paths, chosen scale, weights, widening), joint paths to
+    `config.horizon_year`, fit metadata per country, and `crossover()`. The interval calibration pools the
+    backtest errors of every series in the batch, so a run's subjects are best forecast in one call.
+    Reproducible: the same jobs, config and seed give the same output whatever `config.workers`.
     """
     jobs = [j if isinstance(j, ForecastJob) else ForecastJob(*j) for j in jobs]
-    if config.workers <= 1 or len(jobs) <= 1:
-        return [_run_job(job, config) for job in jobs]
-    context = multiprocessing.get_context("spawn")
-    with _one_blas_thread_per_worker(), ProcessPoolExecutor(max_workers=config.workers, mp_context=context) as pool:
-        return list(pool.map(_run_job, jobs, [config] * len(jobs)))
+    all_series: list[PreparedSeries] = []
+    prepared = [_prepare_job(job, all_series) for job in jobs]
+    steps_needed = [0] * len(all_series)
+    for p in prepared:
+        if p.error is None:
+            end = int(_path_years(p, config)[-1])
+            for country, index in p.series.items():
+                steps_needed[index] = end - int(p.raw[country][0][-1])
+    fits, _ = fit_series(all_series, steps_needed, config) if all_series else ([], None)
+    return [_insufficient(p, config) if p.error is not None else _assemble(p, fits, config) for p in prepared]
 
 
-# The variables OpenBLAS, OpenMP and MKL read once, when numpy loads in a new process.
-_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@contextmanager
-def _one_blas_thread_per_worker():
-    """Spawned workers inherit the environment: give each one BLAS thread.
-
-    One worker per core already uses every core; BLAS threads on top of that spin against each
-    other, and on the 2-core target machine that multiplied the statsmodels fits' CPU time 5–10×.
-    The parent's own setting is restored afterwards.
-    """
-    saved = {name: os.environ.get(name) for name in _BLAS_THREAD_VARIABLES}
-    os.environ.update({name: "1" for name in _BLAS_THREAD_VARIABLES})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def forecast_pair(
+    history: pl.DataFrame, spec: SeriesSpec, config: ForecastConfig = ForecastConfig(), *,
+    pair: tuple[str, str] = DEFAULT_PAIR, as_of: int | None = None,
+) -> PairForecast:
+    """One pair on its own (its intervals are calibrated on its own two series' backtests only)."""
+    return forecast_many([ForecastJob(history, spec, pair, as_of)], config)[0]

@@ -1,10 +1,15 @@
-"""Joint sample paths: two countries' one-step errors in, a residual correlation and correlated shocks out."""
+"""Joint sample paths: two countries' one-step errors in, a residual correlation, correlated shocks and calibrated
+model-scale paths out."""
 
 from __future__ import annotations
 
 import zlib
 
 import numpy as np
+
+from forecasts.selection import INNER, OUTER, Z
+
+Z_INNER, Z_OUTER = Z[INNER], Z[OUTER]
 
 # Shrinkage prior for the residual correlation: worth this many overlapping errors, centred on 0.
 CORRELATION_PRIOR_WEIGHT = 5
@@ -68,3 +73,41 @@ def canonical_order(series: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[st
         return (len(values), tuple(np.asarray(values, dtype=float).tolist()), tuple(np.asarray(years).tolist()), country)
 
     return sorted(series, key=key)
+
+
+def random_walk_scores(shocks: np.ndarray) -> np.ndarray:
+    """Standard-normal shocks (n_paths, h) → standard-normal path scores with random-walk dependence.
+
+    Z_h = (e_1 + … + e_h)/√h is N(0, 1) at every step, and corr(Z_h, Z_k) = √(h/k): a path that is high one
+    year tends to stay high, as the integrated models imply; each model's mean and spread then place it.
+    """
+    steps = np.arange(1, shocks.shape[1] + 1)
+    return np.cumsum(shocks, axis=1) / np.sqrt(steps)[None, :]
+
+
+def calibrated_quantile_map(z: np.ndarray, inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """Monotone map of standard-normal scores so that the 80 % and 95 % quantiles become inner·z80 and outer·z95.
+
+    Linear through zero up to z80, then linear from (z80, inner·z80) through (z95, outer·z95) and beyond it;
+    ranks, and so the pairing of one country's paths with the other's, are unchanged.
+    """
+    z80, z95 = Z_INNER, Z_OUTER
+    slope = np.maximum((outer * z95 - inner * z80) / (z95 - z80), 0.0)
+    size = np.abs(z)
+    mapped = np.where(size <= z80, inner * size, inner * z80 + (size - z80) * slope)
+    return np.sign(z) * mapped
+
+
+def model_scale_paths(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, outer: np.ndarray,
+                      shocks: np.ndarray) -> np.ndarray:
+    """Sample paths (n_paths, h) on the model scale from per-step means, sds, interval factors and shocks."""
+    return mean[None, :] + sd[None, :] * calibrated_quantile_map(random_walk_scores(shocks), inner[None, :], outer[None, :])
+
+
+def marginal_quantiles(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, outer: np.ndarray,
+                       probabilities: np.ndarray) -> np.ndarray:
+    """Model-scale quantiles (len(probabilities), h) of the calibrated marginal each path year is drawn from."""
+    from scipy.stats import norm
+
+    z = norm.ppf(np.asarray(probabilities))[:, None]
+    return mean[None, :] + sd[None, :] * calibrated_quantile_map(z, inner[None, :], outer[None, :])

@@ -1,4 +1,12 @@
-"""Model scales: original-scale values in, log/logit/level model-scale values out (and back)."""
+"""Model scales and bounds: original values and a series' bounds in, the candidate scales' invertible transforms out.
+
+A bound is a hard limit of the quantity (a count or a sum cannot be negative; a percentage lies in 0–100; the
+TOP500 list has 500 places): every transform's inverse lands inside it, so no path or interval leaves it.
+- level: the values themselves; the inverse is clipped into the bounds;
+- log: log(value − lower + offset) for series with a lower bound (or all values positive); the inverse is
+  clipped below the upper bound, if any;
+- logit: log-odds of the share of the bounded range, for series bounded on both sides.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,46 @@ from typing import Literal
 import numpy as np
 
 SeriesScale = Literal["log", "logit", "level"]
+SCALES: tuple[str, ...] = ("level", "log", "logit")
 
 # Keeps exp() of simulated log paths finite; e^700 is ~1e304, far beyond any real count or sum.
 _LOG_CLIP = 700.0
-# Share of the bounded range kept clear of each bound, so a reported 0 % or 100 % stays finite
-# on the logit scale instead of becoming ±inf.
+# Share of the bounded range kept clear of each bound, so that a reported 0 % or 100 % stays finite on the
+# logit scale instead of becoming ±inf.
 _LOGIT_EDGE = 1e-4
+
+
+@dataclass(frozen=True)
+class Bounds:
+    lower: float | None = None
+    upper: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lower is not None and self.upper is not None and not self.upper > self.lower:
+            raise ValueError(f"bounds must be increasing, got ({self.lower}, {self.upper})")
+
+    @classmethod
+    def of(cls, bounds) -> "Bounds":
+        if bounds is None:
+            return cls()
+        if isinstance(bounds, Bounds):
+            return bounds
+        lower, upper = bounds
+        return cls(None if lower is None else float(lower), None if upper is None else float(upper))
+
+    def clip(self, values: np.ndarray) -> np.ndarray:
+        lo = -np.inf if self.lower is None else self.lower
+        hi = np.inf if self.upper is None else self.upper
+        return np.clip(values, lo, hi)
+
+    def contains(self, values: np.ndarray) -> bool:
+        values = np.asarray(values, dtype=float)
+        return bool((self.lower is None or (values >= self.lower).all())
+                    and (self.upper is None or (values <= self.upper).all()))
+
+    @property
+    def is_bounded(self) -> bool:
+        return self.lower is not None or self.upper is not None
 
 
 @dataclass(frozen=True)
@@ -21,17 +63,16 @@ class ScaleTransform:
     """A fitted, invertible map between original values and the scale the models work on."""
 
     scale: SeriesScale
-    offset: float = 0.0  # log scale: added before the log when the series has zeros
-    lower: float = 0.0  # logit scale: the bounds of the original values
-    upper: float = 1.0
-    clip: bool = False  # level scale with bounds: back-transformed values are held inside them
+    bounds: Bounds = Bounds()
+    offset: float = 0.0  # log scale: added (after subtracting the lower bound) when the series touches it
 
     def forward(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype=float)
+        lower = self.bounds.lower or 0.0
         if self.scale == "log":
-            return np.log(values + self.offset)
+            return np.log(np.maximum(values - lower + self.offset, 1e-300))
         if self.scale == "logit":
-            share = (values - self.lower) / (self.upper - self.lower)
+            share = (values - self.bounds.lower) / (self.bounds.upper - self.bounds.lower)
             share = np.clip(share, _LOGIT_EDGE, 1.0 - _LOGIT_EDGE)
             return np.log(share) - np.log1p(-share)
         return values.copy()
@@ -39,52 +80,55 @@ class ScaleTransform:
     def inverse(self, model_values: np.ndarray) -> np.ndarray:
         model_values = np.asarray(model_values, dtype=float)
         if self.scale == "log":
-            values = np.exp(np.clip(model_values, -_LOG_CLIP, _LOG_CLIP))
-            # With an offset, exp(x) − c can dip below zero; a count or a sum cannot.
-            return np.maximum(values - self.offset, 0.0) if self.offset else values
-        if self.scale == "logit":
+            values = np.exp(np.clip(model_values, -_LOG_CLIP, _LOG_CLIP)) - self.offset + (self.bounds.lower or 0.0)
+        elif self.scale == "logit":
             share = 1.0 / (1.0 + np.exp(-np.clip(model_values, -_LOG_CLIP, _LOG_CLIP)))
-            return self.lower + share * (self.upper - self.lower)
-        if self.clip:
-            return np.clip(model_values, self.lower, self.upper)
-        return model_values.copy()
+            values = self.bounds.lower + share * (self.bounds.upper - self.bounds.lower)
+        else:
+            values = model_values.copy()
+        # Round-off in the inverse (and the level scale) must not step outside a hard bound.
+        return self.bounds.clip(values)
 
 
-def fit_transform(
-    values: np.ndarray, scale: SeriesScale, bounds: tuple[float, float] | None = None
-) -> tuple[ScaleTransform, list[str]]:
-    """Choose the transform's parameters from one series; return it and any warnings.
+def candidate_transforms(
+    values: np.ndarray, bounds: Bounds, fixed: SeriesScale | None = None, preferred: SeriesScale | None = None
+) -> tuple[list[ScaleTransform], list[str]]:
+    """The scales the backtest chooses between for this series, preferred first, and any warnings.
 
-    A log series with zeros gets an offset of half its smallest positive value (a zero count of
-    AI bills or supercomputers is real data, not a missing value); a log series with negative
-    values cannot be logged and falls back to the level scale. A logit series without explicit
-    bounds is taken as a 0–1 share if it never exceeds 1, else as a 0–100 percentage.
+    Both bounds: logit and level. A lower bound only (counts, money): log and level. No bound: level, and log
+    when every value is positive. A log series that touches its lower bound (a zero count) is modelled as
+    log(value − lower + c) with c half its smallest positive distance from the bound. `fixed` (an imported
+    series' own `scale`) leaves one candidate; a scale the values cannot take falls back with a warning.
     """
     values = np.asarray(values, dtype=float)
-    warnings: list[str] = []
-    if scale == "log":
-        if (values < 0).any():
-            warnings.append("negative values cannot be logged; modelled on the level scale")
-            return ScaleTransform("level"), warnings
-        if (values == 0).any():
-            positive = values[values > 0]
-            offset = 0.5 * float(positive.min()) if positive.size else 1.0
-            warnings.append(f"zeros in a log-scale series; modelled as log(value + {offset:g})")
-            return ScaleTransform("log", offset=offset), warnings
-        return ScaleTransform("log"), warnings
-    if scale == "logit":
-        if bounds is None:
-            bounds = (0.0, 1.0) if values.max(initial=0.0) <= 1.0 else (0.0, 100.0)
-        lower, upper = float(bounds[0]), float(bounds[1])
-        if not upper > lower:
-            raise ValueError(f"logit bounds must be increasing, got {bounds}")
-        if ((values < lower) | (values > upper)).any():
-            raise ValueError(f"values outside the logit bounds {bounds}")
-        return ScaleTransform("logit", lower=lower, upper=upper), warnings
-    if scale == "level":
-        if bounds is not None:
-            # A score's range (V-Dem 0–1, Freedom House 0–100) is a hard limit: a path that wanders
-            # past it is held at the bound rather than reported as an impossible score.
-            return ScaleTransform("level", lower=float(bounds[0]), upper=float(bounds[1]), clip=True), warnings
-        return ScaleTransform("level"), warnings
-    raise ValueError(f"unknown scale {scale!r}; expected log, logit or level")
+    notes: list[str] = []
+    if not bounds.contains(values):
+        raise ValueError(f"values outside the bounds ({bounds.lower}, {bounds.upper})")
+    options: list[SeriesScale] = []
+    if bounds.lower is not None and bounds.upper is not None:
+        options = ["logit", "level"]
+    elif bounds.lower is not None:
+        options = ["log", "level"]
+    else:
+        options = ["level", "log"] if (values > 0).all() else ["level"]
+    if fixed is not None:
+        if fixed not in options:
+            notes.append(f"scale {fixed} does not fit these values and bounds; chosen by the backtest instead")
+        else:
+            options = [fixed]
+    elif preferred in options:
+        options = [preferred] + [o for o in options if o != preferred]
+    transforms = []
+    for scale in options:
+        if scale == "log":
+            log_bounds = bounds if bounds.lower is not None else Bounds(0.0, bounds.upper)
+            distance = values - (log_bounds.lower or 0.0)
+            offset = 0.0
+            if (distance <= 0).any():
+                positive = distance[distance > 0]
+                offset = 0.5 * float(positive.min()) if positive.size else 1.0
+                notes.append(f"values at the lower bound; log scale is log(value − {log_bounds.lower:g} + {offset:g})")
+            transforms.append(ScaleTransform("log", log_bounds, offset))
+        else:
+            transforms.append(ScaleTransform(scale, bounds))
+    return transforms, notes

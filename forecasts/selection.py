@@ -1,216 +1,154 @@
-"""Rolling-origin backtest of candidate models on one model-scale series in, scores and a choice out.
+"""Rolling-origin backtest scores in, each series' scale, model weights and interval calibration out.
 
-Every model is refitted at each origin (cutoff) on the data up to it and scored on the years that
-followed, all on the model scale so that scores are comparable across series. Common random
-numbers (the same shocks for every model) keep the comparison fair at a few hundred paths.
+Every candidate is scored on the years after a few earlier cutoffs of its own series, relative to the naive
+forecast on the same years (the relative absolute error: below 1 beats carrying the last value forward). The
+naive median is the last value on every scale, so relative scores compare scales as well as models. The chosen
+forecast's standardised backtest errors, pooled over the run's series by years ahead, calibrate the intervals
+(conformal-style), with each series' own errors shrunk toward the pooled factor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import norm
 
-from contracts.intervals import QUANTILE_PROBS
+from contracts.intervals import LEVELS
 
-from forecasts.models import MIN_POINTS, ModelFitError, fit_model
-
-# Quantile levels of the project-wide 80 % and 95 % intervals plus the median point forecast.
-QUANTILES = np.array(QUANTILE_PROBS)
-# The smallest training window used as an origin; below it every model is a guess.
-MIN_TRAIN = 5
-
-
-@dataclass(frozen=True)
-class ModelScore:
-    model: str
-    mase: float
-    coverage_80: float
-    coverage_95: float
-    wis: float  # weighted interval score scaled like MASE; the selection criterion
-    n_origins: int
-    n_forecasts: int
+# Standard-normal quantile of each central interval's upper end: z80 ≈ 1.2816, z95 ≈ 1.9600.
+Z = {level: float(norm.ppf(0.5 + level / 200)) for level in LEVELS}
+INNER, OUTER = min(LEVELS), max(LEVELS)
+# A series' own backtest errors are worth this many pooled ones in its widening factor.
+SERIES_PRIOR_FORECASTS = 40
+# The pooled factor of a step ahead is shrunk toward 1 (the models' own intervals) with this many forecasts.
+POOL_PRIOR_FORECASTS = 20
+WIDENING_RANGE = (0.75, 4.0)
+# Fewer pooled errors than this at a step ahead and that step takes the previous step's factor.
+MIN_POOLED_AT_STEP = 10
 
 
-@dataclass(frozen=True)
-class BacktestRecord:
-    model: str
-    cutoff: int  # index of the last training point
-    step: int  # years ahead
-    actual: float
-    quantiles: tuple[float, float, float, float, float]  # model scale, levels as QUANTILES
+def origin_cutoffs(n_points: int, n_origins: int, step: int, min_train: int) -> list[int]:
+    """Indices of the last training point, `step` years apart, the latest `step` years before the end."""
+    cutoffs = [n_points - 1 - step * k for k in range(1, n_origins + 1)]
+    return sorted(c for c in cutoffs if c + 1 >= min_train)
 
 
-def origin_cutoffs(n_points: int, n_origins: int, min_train: int) -> list[int]:
-    """Indices of the last training point for the last `n_origins` origins with ≥ min_train points."""
-    first = max(min_train, 1) - 1
-    cutoffs = list(range(first, n_points - 1))
-    return cutoffs[-n_origins:] if n_origins > 0 else []
+def relative_scores(errors: dict[str, np.ndarray], naive_errors: np.ndarray) -> dict[str, float]:
+    """Σ|error| / Σ|naive error| per model over the forecasts it made; NaN with no forecast or a perfect naive."""
+    out = {}
+    for model, err in errors.items():
+        mask = np.isfinite(err) & np.isfinite(naive_errors)
+        denominator = float(naive_errors[mask].sum())
+        out[model] = float(err[mask].sum()) / denominator if mask.any() and denominator > 0 else float("nan")
+    return out
 
 
-def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, alpha: float) -> np.ndarray:
-    """Gneiting–Raftery interval score of central (1 − alpha) intervals: width plus 2/alpha × miss."""
-    below = np.clip(lower - actual, 0.0, None)
-    above = np.clip(actual - upper, 0.0, None)
-    return (upper - lower) + 2.0 / alpha * (below + above)
+def choose_weights(scores: dict[str, float], candidates: tuple[str, ...], selection: str, power: float = 2.0
+                   ) -> dict[str, float]:
+    """Model weights from relative scores.
 
-
-def weighted_interval_score(actual: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """WIS (Bracher et al. 2021) from the median and the 80 % and 95 % intervals.
-
-    A proper score: it rewards calibration and sharpness together and penalises misses by their
-    distance, so an over-confident model cannot win on point accuracy alone (as it could on MASE).
+    - "comb": the combination when it was scored, else the best;
+    - "best": the lowest score (ties to the earlier, simpler candidate);
+    - "weighted": weights ∝ 1/score^power over the scored candidates.
+    Without any score: the first candidate.
     """
-    median = quantiles[:, 2]
-    score = 0.5 * np.abs(actual - median)
-    score = score + 0.2 / 2 * interval_score(actual, quantiles[:, 1], quantiles[:, 3], 0.2)
-    score = score + 0.05 / 2 * interval_score(actual, quantiles[:, 0], quantiles[:, 4], 0.05)
-    return score / 2.5
-
-
-def naive_scale(train: np.ndarray) -> float:
-    """MASE denominator: mean absolute one-year change in the training window."""
-    changes = np.abs(np.diff(train))
-    scale = float(changes.mean()) if changes.size else float("nan")
-    return scale if scale > 0 else float("nan")
-
-
-def rolling_origin(
-    y: np.ndarray,
-    observed: np.ndarray,
-    models: tuple[str, ...],
-    *,
-    n_origins: int,
-    max_step: int,
-    n_paths: int,
-    rng: np.random.Generator,
-    min_train: int = MIN_TRAIN,
-) -> tuple[list[BacktestRecord], list[ModelScore], list[str]]:
-    """Backtest each model on a gap-filled series; score only years that were really observed.
-
-    Origins are shared by all models (fitted only where every candidate can be), so that scores
-    compare like with like. Returns the per-forecast records, one score per model that produced
-    forecasts, and warnings about models that failed to fit.
-    """
-    min_train = max(min_train, max(MIN_POINTS[m] for m in models))
-    cutoffs = origin_cutoffs(y.size, n_origins, min_train)
-    records: list[BacktestRecord] = []
-    failures: dict[str, int] = {}
-    shocks = rng.standard_normal((n_paths, max(max_step, 1)))
-    for cutoff in cutoffs:
-        train = y[: cutoff + 1]
-        steps = min(max_step, y.size - 1 - cutoff)
-        model_rng_seed = rng.integers(2**63)
-        for name in models:
-            try:
-                fitted = fit_model(name, train)
-            except ModelFitError:
-                failures[name] = failures.get(name, 0) + 1
-                continue
-            paths = fitted.simulate(shocks[:, :steps], np.random.default_rng(model_rng_seed))
-            qs = np.quantile(paths, QUANTILES, axis=0).T
-            for step in range(1, steps + 1):
-                index = cutoff + step
-                if not observed[index]:
-                    continue
-                records.append(
-                    BacktestRecord(name, cutoff, step, float(y[index]), tuple(float(q) for q in qs[step - 1]))
-                )
-    scores = score_records(records, y, cutoffs, models)
-    warnings = [
-        f"{name} failed to fit at {count} of {len(cutoffs)} backtest origins"
-        for name, count in sorted(failures.items())
-    ]
-    return records, scores, warnings
-
-
-def score_records(
-    records: list[BacktestRecord], y: np.ndarray, cutoffs: list[int], models: tuple[str, ...]
-) -> list[ModelScore]:
-    scales = {cutoff: naive_scale(y[: cutoff + 1]) for cutoff in cutoffs}
-    scores = []
-    for name in models:
-        mine = [r for r in records if r.model == name]
-        if not mine:
-            continue
-        actual = np.array([r.actual for r in mine])
-        qs = np.array([r.quantiles for r in mine])
-        scale = np.array([scales[r.cutoff] for r in mine])
-        mase = np.nanmean(np.abs(actual - qs[:, 2]) / scale) if np.isfinite(scale).any() else np.nan
-        wis = (
-            np.nanmean(weighted_interval_score(actual, qs) / scale)
-            if np.isfinite(scale).any()
-            else np.nan
-        )
-        scores.append(
-            ModelScore(
-                model=name,
-                mase=float(mase),
-                coverage_80=float(np.mean((actual >= qs[:, 1]) & (actual <= qs[:, 3]))),
-                coverage_95=float(np.mean((actual >= qs[:, 0]) & (actual <= qs[:, 4]))),
-                wis=float(wis),
-                n_origins=len({r.cutoff for r in mine}),
-                n_forecasts=len(mine),
-            )
-        )
-    return scores
-
-
-def choose_models(
-    scores: list[ModelScore], candidates: tuple[str, ...], selection: str
-) -> dict[str, float]:
-    """Model weights from backtest scores: the best WIS (ties go to the earlier, simpler model), or
-    inverse-WIS weights when selection == "weighted". Without scores, the first candidate."""
-    usable = [s for s in scores if np.isfinite(s.wis) and s.model in candidates]
-    if not usable:
+    scored = [m for m in candidates if np.isfinite(scores.get(m, np.nan))]
+    if not scored:
         return {candidates[0]: 1.0}
+    if selection == "comb" and "comb" in scored:
+        return {"comb": 1.0}
     if selection == "weighted":
-        inverse = np.array([1.0 / max(s.wis, 1e-12) for s in usable])
-        inverse = inverse / inverse.sum()
-        return {s.model: float(w) for s, w in zip(usable, inverse)}
-    order = {name: i for i, name in enumerate(candidates)}
-    best = min(usable, key=lambda s: (s.wis, order[s.model]))
-    return {best.model: 1.0}
+        raw = np.array([1.0 / max(scores[m], 1e-6) ** power for m in scored])
+        return {m: float(w) for m, w in zip(scored, raw / raw.sum())}
+    best = min(scored, key=lambda m: (scores[m], candidates.index(m)))
+    return {best: 1.0}
 
 
+def combine(fits: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], rows) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of the models' means and of their sds on `rows`; weights renormalised where a model is missing."""
+    means = np.stack([fits[m][0][rows] for m in weights])
+    sds = np.stack([fits[m][1][rows] for m in weights])
+    w = np.array(list(weights.values()))[:, None, None] * np.isfinite(means)
+    total = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(total > 0, np.nansum(np.nan_to_num(means) * w, axis=0) / total, np.nan)
+        sd = np.where(total > 0, np.nansum(np.nan_to_num(sds) * w, axis=0) / total, np.nan)
+    return mean, sd
 
-# Backtest errors' worth in the interval inflation: a prior of this many calibrated forecasts.
-INFLATION_PRIOR_FORECASTS = 10
-MAX_INFLATION = 3.0
+
+@dataclass
+class Calibration:
+    """Interval factors by step ahead: the models' sd is multiplied by `inner` at the 80 % quantile and by
+    `outer` at the 95 % quantile (a monotone map in between and beyond, see paths.calibrated_quantile_map)."""
+
+    inner: np.ndarray  # (max_step,)
+    outer: np.ndarray
+    n_pooled: np.ndarray  # pooled forecasts per step
+
+    def at(self, steps: int, series_factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Factors for steps 1..`steps` (the last backtested step's factor carries on beyond it: no backtest
+        reaches further, and on the log scale a growing factor would compound into ever wider tails)."""
+        index = np.minimum(np.arange(steps), self.inner.size - 1)
+        lo, hi = WIDENING_RANGE
+        return (np.clip(self.inner[index] * series_factor, lo, hi),
+                np.clip(self.outer[index] * series_factor, lo, hi))
 
 
-def interval_inflation(records: list[BacktestRecord], weights: dict[str, float]) -> tuple[float, int]:
-    """Factor (≥ 1) by which the chosen models' spread must grow for their 80 % backtest intervals to cover.
+def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: int,
+                       prior: Calibration | None = None) -> Calibration:
+    """Per step ahead, the factors that would have put 80 % and 95 % of the pooled standardised errors inside.
 
-    Each backtest error of a chosen model is expressed in units of that forecast's own 80 %
-    half-width; the factor that would have put 80 % of them inside is the (model-weighted) 80th
-    percentile of those ratios. It is shrunk toward 1 with a prior worth INFLATION_PRIOR_FORECASTS
-    calibrated forecasts (n = distinct origin-year forecasts, not model × forecast records) and
-    capped at MAX_INFLATION. The 80 % level, not the 95 %, sets it: on 10–30 forecasts a 95th
-    percentile is one outlier. Intervals are only ever widened: a backtest on a handful of origins
-    is evidence of over-confidence when it misses, but too thin to justify narrowing.
-    Returns (factor, number of distinct backtest forecasts used).
+    Each is shrunk toward `prior`'s factor (1, the models' own intervals, without one) with a prior worth
+    POOL_PRIOR_FORECASTS forecasts, made non-decreasing in the step
+    (a longer horizon is never more certain), and steps with too few errors take the previous step's factor.
     """
-    ratios, masses, forecasts = [], [], set()
-    for record in records:
-        weight = weights.get(record.model, 0.0)
-        if weight <= 0:
+    inner, outer, counts = np.ones(max_step), np.ones(max_step), np.zeros(max_step, dtype=int)
+    absolute = np.abs(standardised)
+    for h in range(1, max_step + 1):
+        mine = absolute[(steps == h) & np.isfinite(absolute)]
+        counts[h - 1] = mine.size
+        if mine.size < MIN_POOLED_AT_STEP:
+            if prior is not None:
+                inner[h - 1], outer[h - 1] = prior.inner[h - 1], prior.outer[h - 1]
+            elif h > 1:
+                inner[h - 1], outer[h - 1] = inner[h - 2], outer[h - 2]
             continue
-        q = record.quantiles
-        error = abs(record.actual - q[2])
-        half_width = (q[3] - q[1]) / 2
-        ratios.append(error / half_width if half_width > 0 else (0.0 if error == 0 else np.inf))
-        masses.append(weight)
-        forecasts.add((record.cutoff, record.step))
-    n = len(forecasts)
-    if n == 0:
+        weight = mine.size / (mine.size + POOL_PRIOR_FORECASTS)
+        target_inner = prior.inner[h - 1] if prior is not None else 1.0
+        target_outer = prior.outer[h - 1] if prior is not None else 1.0
+        inner[h - 1] = weight * np.quantile(mine, INNER / 100) / Z[INNER] + (1 - weight) * target_inner
+        outer[h - 1] = weight * np.quantile(mine, OUTER / 100) / Z[OUTER] + (1 - weight) * target_outer
+    return Calibration(np.maximum.accumulate(inner), np.maximum.accumulate(outer), counts)
+
+
+def series_factor(steps: np.ndarray, standardised: np.ndarray, calibration: Calibration, only_widen: bool = True,
+                  prior: float = None) -> tuple[float, int]:
+    """The series' own correction to the pooled factors, shrunk toward 1: its errors in units of the pooled
+    80 % half-width; the factor that would have put 80 % of them inside, worth n of SERIES_PRIOR_FORECASTS."""
+    ok = np.isfinite(standardised)
+    if not ok.any():
         return 1.0, 0
-    order = np.argsort(ratios)
-    mass = np.asarray(masses)[order]
-    cumulative = np.cumsum(mass) / mass.sum()
-    needed = float(np.asarray(ratios)[order][np.searchsorted(cumulative, 0.80 - 1e-12)])
-    needed = min(max(needed, 1.0), MAX_INFLATION)
-    # The forecasts of one series share origins and overlap; the shrinkage keeps a few misses
-    # from tripling an interval on their own.
-    factor = (n * needed + INFLATION_PRIOR_FORECASTS) / (n + INFLATION_PRIOR_FORECASTS)
-    return float(factor), n
+    index = np.minimum(steps[ok] - 1, calibration.inner.size - 1)
+    ratios = np.abs(standardised[ok]) / (calibration.inner[index] * Z[INNER])
+    n = int(ok.sum())
+    needed = float(np.quantile(ratios, INNER / 100))
+    if only_widen:
+        # A handful of calm backtest years is too little to narrow a series below the pool; misses are evidence.
+        needed = max(needed, 1.0)
+    prior = SERIES_PRIOR_FORECASTS if prior is None else prior
+    return (n * needed + prior) / (n + prior), n
+
+
+@dataclass
+class SeriesChoice:
+    """What the backtest chose for one series, and the evidence: the per-series fit metadata of the output."""
+
+    scale: str
+    weights: dict[str, float]
+    scores: dict[str, dict[str, float]]  # scale → model → relative absolute error (naive = 1)
+    mase: dict[str, float] = field(default_factory=dict)  # chosen scale: model → MASE on the original scale
+    n_origins: int = 0
+    n_backtest: int = 0  # backtest forecasts behind the scores
+    series_factor: float = 1.0
+    notes: list[str] = field(default_factory=list)

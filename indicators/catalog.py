@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import yaml
 from contracts.dimensions import DIMENSION_NAMES
-from contracts.units import UNITS
+from contracts.units import UNITS, unit_spec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
@@ -64,19 +64,13 @@ class IndicatorEntry(_Strict):
     direction: Literal["higher_is_better", "lower_is_better"]
     comparison: Literal["pair", "single_country", "bilateral", "evidence_only"]
     forecast_scale: Literal["log", "logit", "level"] | None = None
-    bounds: tuple[float, float] | None = None
+    bounds: tuple[float | None, float | None] | None = None  # hard limits; either side may be open (None)
+    scale_fixed: bool = False  # an imported series that states its scale: the backtest does not choose
     sources: tuple[SourceRef, ...] = ()
     dimensions: dict[Literal[DIMENSION_NAMES], float] = Field(default_factory=dict)  # type: ignore[valid-type]
     cadence_days: int = Field(gt=0)
     caveats: tuple[str, ...] = ()
     derived_from: tuple[str, ...] | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, unit: str) -> str:
-        if unit not in UNIT_SCALES:
-            raise ValueError(f"unknown unit {unit!r}; known: {', '.join(UNIT_SCALES)}")
-        return unit
 
     @field_validator("dimensions")
     @classmethod
@@ -95,6 +89,9 @@ class IndicatorEntry(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "IndicatorEntry":
+        # The packaged catalog uses known units only; an analyst's imported series may bring any unit.
+        if self.unit not in UNIT_SCALES and not (self.sources and all(s.source == "user" for s in self.sources)):
+            raise ValueError(f"unit: unknown unit {self.unit!r}; known: {', '.join(UNIT_SCALES)}")
         if self.comparison == "evidence_only":
             if self.sources:
                 raise ValueError("sources: an evidence_only indicator has no data series")
@@ -111,10 +108,10 @@ class IndicatorEntry(_Strict):
         if self.forecast_scale == "logit":
             if self.bounds is None:
                 raise ValueError("bounds: a logit forecast_scale needs [low, high]")
-            if not self.bounds[0] < self.bounds[1]:
+            if None in self.bounds or not self.bounds[0] < self.bounds[1]:
                 raise ValueError("bounds: low must be below high")
-        elif self.bounds is not None:
-            raise ValueError("bounds: only a logit forecast_scale takes bounds")
+        elif self.bounds is not None and None not in self.bounds and not self.bounds[0] < self.bounds[1]:
+            raise ValueError("bounds: low must be below high")
         derived_source = any(s.source == "aitrack" for s in self.sources)
         if self.derived_from is not None and not derived_source:
             raise ValueError("sources: a derived indicator's source is aitrack")
@@ -213,14 +210,11 @@ class Catalog:
         return {e.id: e.dimensions[dimension] for e in self if dimension in e.dimensions}
 
     def register_user_indicator(
-        self, indicator: str, unit: str, *, name: str | None = None, category: str = "other"
+        self, indicator: str, unit: str, *, name: str | None = None, category: str = "other",
+        scale: str | None = None, bounds: tuple[float | None, float | None] | None = None,
     ) -> IndicatorEntry:
-        """Add an analyst's series (`aitrack import`) and return its entry; scale and bounds follow the unit."""
-        if unit not in UNIT_SCALES:
-            raise CatalogError(
-                f"{indicator}: unit: unknown unit {unit!r}; known: {', '.join(UNIT_SCALES)}",
-                entry=indicator, field="unit",
-            )
+        """Add an analyst's series (`aitrack import`) and return its entry. Any unit is accepted: a known one
+        brings its scale and range, another has none. A stated `scale` is fixed; stated `bounds` are hard limits."""
         if indicator in self._entries:
             existing = self._entries[indicator]
             if existing.unit != unit:
@@ -229,7 +223,9 @@ class Catalog:
                     entry=indicator, field="unit",
                 )
             return existing
-        scale, bounds = UNIT_SCALES[unit]
+        spec = unit_spec(unit)
+        stated_bounds = bounds is not None and tuple(bounds) != (None, None)
+        bounds = tuple(bounds) if stated_bounds else ((spec.lower, spec.upper) if spec.lower is not None else None)
         raw = {
             "id": indicator,
             "name": name or indicator.replace("_", " "),
@@ -237,8 +233,9 @@ class Catalog:
             "category": category,
             "direction": "higher_is_better",
             "comparison": "pair",
-            "forecast_scale": scale,
+            "forecast_scale": scale or spec.default_scale,
             "bounds": bounds,
+            "scale_fixed": scale is not None,
             "sources": [{"source": "user", "series": indicator}],
             "cadence_days": 365,
             "caveats": ["Imported by an analyst: provenance is the imported file's, not a catalogued source."],

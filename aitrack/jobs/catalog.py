@@ -35,7 +35,12 @@ def current_catalog(reader: Reader | None = None) -> Catalog:
     if reader is not None:
         for spec in reader.user_indicator_specs():
             if spec["id"] not in catalog:
-                catalog.register_user_indicator(spec["id"], spec["unit"], name=spec["name"])
+                stored = spec.get("spec") or {}
+                # An import may have stated its scale and bounds: they are kept in the stored spec.
+                catalog.register_user_indicator(
+                    spec["id"], spec["unit"], name=spec["name"], bounds=stored.get("bounds"),
+                    scale=stored.get("forecast_scale") if stored.get("scale_fixed") else None,
+                )  # fmt: skip
     return catalog
 
 

@@ -22,7 +22,12 @@ from db.read import Reader
 from db.write import Writer
 from indicators.catalog import Catalog
 
-FORECAST_COLUMNS = ("subject", "subject_kind", "pair", "country", "model", "year", *FORECAST_VALUE_COLUMNS)
+# Per row, what the fit did (Deliver 7 of the engine issue): the chosen scale, the model weights (JSON), the interval
+# widening factors and the backtest score; in the JSON/Parquet output and in the run's configuration, not stored
+# per row.
+FIT_COLUMNS = ("scale", "weights", "widening_80", "widening_95", "backtest_score")
+FORECAST_COLUMNS = ("subject", "subject_kind", "pair", "country", "model", "year", *FORECAST_VALUE_COLUMNS, *FIT_COLUMNS)
+_STRING_COLUMNS = {"subject", "subject_kind", "pair", "country", "model", "scale", "weights"}
 
 
 @dataclass
@@ -49,6 +54,19 @@ def history_observations(reader: Reader, *, as_of: int | None = None, indicators
     return annual_only(reader.latest_observations(kinds=HISTORY_KINDS, year_to=as_of, indicators=indicators))
 
 
+def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
+    """A catalog entry's forecast spec: its bounds (else its unit's range), its scale as the preferred one."""
+    from contracts.units import unit_spec
+    from forecasts import SeriesSpec
+
+    unit = unit_spec(entry.unit)
+    bounds = tuple(entry.bounds) if entry.bounds else (unit.lower, unit.upper)
+    fixed = entry.forecast_scale if entry.scale_fixed else None
+    # A unit the project does not know (an import's own) implies no scale: the backtest alone chooses.
+    preferred = entry.forecast_scale if unit.family != "other" else None
+    return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=preferred)
+
+
 def pair_indicators(catalog: Catalog) -> list[str]:
     return [e.id for e in catalog if e.comparison == "pair"]
 
@@ -65,17 +83,6 @@ def _check_subjects(catalog: Catalog, indicators: Sequence[str] | None, dimensio
         raise UsageError(
             f"{', '.join(not_pair)}: not a pair series (single-country, bilateral or evidence-only); nothing to cross"
         )
-
-
-def _crossover_row(cx, *, subject_kind: str) -> CrossoverRow:
-    """The forecasting layer's crossover as the contract record."""
-    return CrossoverRow(
-        subject=cx.subject, subject_kind=subject_kind, pair=cx.pair, status=cx.status, leader_now=cx.leader_now,
-        last_crossing_year=cx.last_crossing_year, historical_crossings=tuple(cx.historical_crossings),
-        median_year=cx.median_year, lo_80=cx.lo_80, hi_80=cx.hi_80, lo_95=cx.lo_95, hi_95=cx.hi_95,
-        p_by=dict(cx.p_by), p_after_horizon=cx.p_after_horizon, horizon=cx.horizon, n_paths=cx.n_paths,
-        model=cx.model, notes=tuple(cx.notes),
-    )  # fmt: skip
 
 
 def forecast_subjects(
@@ -95,7 +102,7 @@ def forecast_subjects(
 ) -> ForecastOutcome:
     """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run
     when a writer is given (official only when asked: ad-hoc runs never replace what the views show)."""
-    from forecasts import ForecastConfig, ForecastJob, SeriesSpec, forecast_dimension, forecast_many
+    from forecasts import ForecastConfig, ForecastJob, forecast_dimension, forecast_many
     from indicators.composites import pair_shares
 
     t0 = time.perf_counter()
@@ -110,13 +117,10 @@ def forecast_subjects(
     config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=workers)
     jobs = []
     for indicator in needed:
-        entry = catalog.get(indicator)
         history = observations.filter(
             (pl.col("indicator") == indicator) & pl.col("country").is_in(pair)
         ).select("country", "year", "value")
-        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
-                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
-        jobs.append(ForecastJob(history=history, spec=spec, pair=pair, as_of=as_of))
+        jobs.append(ForecastJob(history=history, spec=series_spec(catalog.get(indicator)), pair=pair, as_of=as_of))
     results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
 
     label = pair_label(pair)
@@ -127,8 +131,9 @@ def forecast_subjects(
             frames.append(result.forecasts.with_columns(
                 pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind"), pl.lit(label).alias("pair"),
             ))  # fmt: skip
-        crossovers.append(_crossover_row(result.crossover(config.report_years), subject_kind="indicator"))
-        details[indicator] = {"residual_correlation": result.residual_correlation, "selected": result.selected}
+        crossovers.append(result.crossover(config.report_years).to_record())
+        details[indicator] = {"residual_correlation": result.residual_correlation, "selected": result.selected,
+                              "fits": result.fits}  # fmt: skip
         if result.warnings:
             warnings[indicator] = list(result.warnings)
     shares = pair_shares(observations, catalog, pair=pair)
@@ -143,15 +148,16 @@ def forecast_subjects(
         if forecast.forecasts.height:
             frames.append(forecast.forecasts.select("subject", "year", *FORECAST_VALUE_COLUMNS).with_columns(
                 pl.lit("dimension").alias("subject_kind"), pl.lit(label).alias("pair"), pl.lit(pair[0]).alias("country"),
-                pl.lit("composite").alias("model"),
+                pl.lit("composite").alias("model"), pl.lit("composite").alias("scale"),
             ))  # fmt: skip
-        crossovers.append(_crossover_row(forecast.crossover, subject_kind="dimension"))
+        crossovers.append(forecast.crossover.to_record())
         if forecast.warnings:
             warnings[dimension] = list(forecast.warnings)
-    table = pl.concat([f.select(FORECAST_COLUMNS) for f in frames]) if frames else pl.DataFrame(
-        schema={c: (pl.Int64 if c == "year" else pl.Float64 if c in FORECAST_VALUE_COLUMNS else pl.String)
-                for c in FORECAST_COLUMNS}
-    )  # fmt: skip
+    schema = {c: (pl.Int64 if c == "year" else pl.String if c in _STRING_COLUMNS else pl.Float64) for c in FORECAST_COLUMNS}
+    table = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=schema)
+    table = table.with_columns(
+        pl.lit(None, schema[c]).alias(c) for c in FORECAST_COLUMNS if c not in table.columns
+    ).select(FORECAST_COLUMNS).cast(schema)
     run_id = str(uuid.uuid4())
     kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
     crossovers = [replace(cx, run_id=run_id) for cx in crossovers]
@@ -165,7 +171,10 @@ def forecast_subjects(
                 "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,
                                   "backtest_origins": config.backtest_origins, "selection": config.selection,
                                   "report_years": list(config.report_years), "history_kinds": list(HISTORY_KINDS),
-                                  "indicators": wanted_ind, "dimensions": wanted_dim},
+                                  "indicators": wanted_ind, "dimensions": wanted_dim,
+                                  "horizon_year": config.horizon_year, "current_year": config.current_year,
+                                  # per series: chosen scale, model weights, widening, backtest scores
+                                  "fits": {i: results[i].fits for i in wanted_ind}},
                 "duration_s": time.perf_counter() - t0,
             },
             forecasts=table,
@@ -188,7 +197,7 @@ def backtest_subjects(
     pair: tuple[str, str] = DEFAULT_PAIR,
 ) -> list[dict]:
     """Per pair indicator: as-of forecasts from `from_year`, scored on what followed (summary rows)."""
-    from forecasts import ForecastConfig, SeriesSpec, backtest_pair
+    from forecasts import ForecastConfig, backtest_pair
 
     ids = list(indicators) if indicators else pair_indicators(catalog)
     unknown = [i for i in ids if i not in catalog]
@@ -203,8 +212,6 @@ def backtest_subjects(
         if history.height == 0:
             rows.append({"subject": indicator, "n_as_of": 0, "note": "insufficient_data"})
             continue
-        spec = SeriesSpec(subject=indicator, scale=entry.forecast_scale or "level",
-                          bounds=tuple(entry.bounds) if entry.bounds else None)  # fmt: skip
-        result = backtest_pair(history, spec, config, from_year=from_year, pair=pair)
+        result = backtest_pair(history, series_spec(entry), config, from_year=from_year, pair=pair)
         rows.append({"subject": indicator, **result.summary, "note": "; ".join(result.warnings[:2])})
     return rows

@@ -244,7 +244,7 @@ def import_user_file(writer: Writer, catalog: Catalog, path: Path) -> tuple[Sour
     new_ids = []
     for indicator_id, unit in parsed.new_indicators:
         try:
-            catalog.register_user_indicator(indicator_id, unit)
+            catalog.register_user_indicator(indicator_id, unit, **(parsed.forecast_options or {}).get(indicator_id, {}))
         except ValueError as exc:
             raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
         new_ids.append(indicator_id)

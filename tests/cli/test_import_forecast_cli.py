@@ -101,3 +101,39 @@ def test_forecast_crossovers_and_backtest_on_an_imported_series(env):
 def test_unknown_indicator_is_a_clear_error(env):
     result = runner.invoke(app, ["forecast", "--indicator", "no_such_thing"])
     assert result.exit_code == 2 and "unknown indicator no_such_thing" in result.output
+
+
+def _with_forecast_columns(tmp_path, scale: str, lower: str, upper: str) -> Path:
+    import csv
+
+    with USER_FILE.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header, rows = list(reader.fieldnames), list(reader)
+    path = tmp_path / "top500_june_bounded.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*header, "scale", "lower", "upper"], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "unit": "systems", "scale": scale, "lower": lower, "upper": upper})
+    return path
+
+
+def test_an_import_states_its_scale_and_bounds_and_the_forecast_keeps_them(env, tmp_path):
+    path = _with_forecast_columns(tmp_path, "logit", "0", "500")
+    imported = runner.invoke(app, ["import", str(path)])
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(app, ["forecast", "--indicator", "top500_june_systems", "--paths", "300",
+                                 "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = _json(result.stdout)
+    assert rows
+    for r in rows:
+        assert 0.0 <= r["lo_95"] <= r["mean"] <= r["hi_95"] <= 500.0
+        # The output says what it did: the (stated, fixed) scale, the weights and the widening per row.
+        assert r["scale"] == "logit" and json.loads(r["weights"]) and r["widening_80"] > 0
+
+
+def test_an_import_whose_bounds_its_values_break_is_rejected(env, tmp_path):
+    path = _with_forecast_columns(tmp_path, "", "0", "10")
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code != 0 and "outside its bounds" in result.output

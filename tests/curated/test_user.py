@@ -222,3 +222,21 @@ def test_import_carries_its_payload_citation_and_licence():
     assert result.licence == "public domain (U.S. government work)"
     [(indicator_id, unit)] = result.new_indicators  # unpacks as the importer uses it
     assert (indicator_id, unit) == ("unga_coincidence_with_usa", "share")
+
+
+def test_forecast_columns_are_read_per_indicator_and_must_agree():
+    header, rows = good_rows()
+    header = [*header, "scale", "lower", "upper"]
+    stated = [dict(r, scale="logit", lower="0", upper="1") if r["indicator"] == "unga_coincidence_with_usa"
+              else dict(r, scale="", lower="", upper="") for r in rows]
+    result = parse(to_csv(header, stated))
+    assert result.forecast_options == {"unga_coincidence_with_usa": {"scale": "logit", "bounds": (0.0, 1.0)}}
+    disagreeing = [dict(r) for r in stated]
+    first = next(i for i, r in enumerate(disagreeing) if r["indicator"] == "unga_coincidence_with_usa")
+    second = next(i for i, r in enumerate(disagreeing) if r["indicator"] == "unga_coincidence_with_usa" and i > first)
+    disagreeing[second]["upper"] = "2"
+    with pytest.raises(UserFileError, match="differ from an earlier row"):
+        parse(to_csv(header, disagreeing))
+    bad_scale = [dict(r, scale="cubic") for r in stated]
+    with pytest.raises(UserFileError, match="scale 'cubic'"):
+        parse(to_csv(header, bad_scale))

@@ -6,7 +6,7 @@ import pytest
 from forecasts import ForecastConfig, SeriesSpec, backtest_pair
 from forecasts.backtest import actual_crossing, interval_hit
 
-CONFIG = ForecastConfig(n_paths=300, models=("rw_drift", "ets"), backtest_origins=2)
+CONFIG = ForecastConfig(n_paths=300, models=("rw_drift", "theta"), backtest_origins=2)
 
 
 @pytest.fixture(scope="module")

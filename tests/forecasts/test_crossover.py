@@ -131,3 +131,50 @@ def test_to_dict_is_json_ready():
                 "hi_80", "lo_95", "hi_95", "p_by", "horizon", "n_paths", "model", "run_id"):
         assert key in record
     assert record["p_by"]["2024"] == 1.0 and record["median_year"] == 2024
+
+
+def _passing_paths(first_years, years, n_never=0):
+    """Trailing paths that pass a flat leader in the given years (one path each), plus paths that never do."""
+    n = len(first_years) + n_never
+    leader = np.zeros((n, years.size))
+    trailing = np.full((n, years.size), -1.0)
+    for i, year in enumerate(first_years):
+        trailing[i, years >= year] = 1.0
+    return {"CHN": trailing, "USA": leader}
+
+
+def test_data_ending_in_2020_with_most_paths_past_by_now_is_likely_crossed():
+    years = np.arange(2021, 2041)
+    paths = _passing_paths([2022, 2023, 2024, 2025, 2030, 2035], years, n_never=2)
+    history = _history([-1, -1, -1], [0, 0, 0], start=2018)
+    result = crossover_from_paths(history, years, paths, current_year=2026)
+    assert result.data_end_year == 2020 and result.leader_now == "USA"
+    # Exactly half passed by 2025 and none in 2026: the median year (2025) is past, so not "projected".
+    assert result.p_crossed_by_now == pytest.approx(4 / 8)
+    assert result.status == "likely_crossed" and result.median_year == 2025
+    result = crossover_from_paths(history, years, _passing_paths([2022, 2023, 2030, 2031, 2032, 2035], years, 2),
+                                  current_year=2026)
+    assert result.p_crossed_by_now == pytest.approx(2 / 8) and result.status == "projected"
+    assert result.median_year == 2031
+    assert result.to_record().status == "projected" and result.to_record().data_end_year == 2020
+
+
+def test_the_common_horizon_decides_projected_whatever_the_paths_length():
+    years = np.arange(2021, 2051)
+    paths = _passing_paths([2038, 2039, 2041, 2045], years, n_never=1)
+    result = crossover_from_paths(_history([-1, -1, -1], [0, 0, 0], start=2018), years, paths,
+                                  current_year=2026, horizon_year=2040)
+    # Two of five pass by 2040: the 2041 and 2045 passings lie beyond the common horizon.
+    assert result.horizon == 2040 and result.p_after_horizon == pytest.approx(3 / 5)
+    assert result.status == "not_within_horizon" and 2045 not in result.p_by
+
+
+@settings(max_examples=60, deadline=None)
+@given(pair_paths(), st.integers(2020, 2040))
+def test_never_projected_with_a_median_year_before_now(case, now):
+    history, paths = case
+    result = crossover_from_paths(history, YEARS, paths, current_year=now)
+    if result.status == "projected":
+        assert result.median_year is not None and result.median_year >= now
+    if result.status == "likely_crossed":
+        assert result.p_crossed_by_now >= 0.5 and result.median_year <= now

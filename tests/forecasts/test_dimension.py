@@ -9,7 +9,7 @@ from forecasts.dimension import share_paths
 
 from forecast_helpers import swap_labels
 
-CONFIG = ForecastConfig(n_paths=400, models=("rw_drift", "ets"), backtest_origins=2)
+CONFIG = ForecastConfig(n_paths=400, models=("rw_drift", "theta"), backtest_origins=2)
 WEIGHTS = {"ai_papers": 2.0, "ai_vc_investment": 1.0}
 
 

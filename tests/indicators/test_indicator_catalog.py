@@ -6,6 +6,8 @@ import copy
 from pathlib import Path
 
 import pytest
+
+from contracts.units import UNITS
 import yaml
 
 from indicators.catalog import CATALOG_PATH, UNIT_SCALES, CatalogError, load_catalog, parse_catalog
@@ -64,6 +66,13 @@ def test_forecast_scale_matches_unit(catalog):
             assert entry.bounds is not None and entry.bounds[0] < entry.bounds[1], entry.id
             continue
         assert entry.forecast_scale == scale, entry.id
+        if bounds is None and entry.bounds is not None:
+            # A count of a fixed universe (the TOP500 list, UN members) or a score with a range carries its own
+            # hard bounds, inside the unit's range.
+            low, high = entry.bounds
+            assert low is not None and high is not None and low < high, entry.id
+            assert UNITS[entry.unit].lower is None or low >= UNITS[entry.unit].lower, entry.id
+            continue
         assert (tuple(entry.bounds) if entry.bounds else None) == bounds, entry.id
 
 
@@ -216,7 +225,8 @@ def test_yaml_syntax_error_is_a_catalog_error(tmp_path):
 
 @pytest.mark.parametrize(
     ("unit", "scale", "bounds"),
-    [("pct", "logit", (0.0, 100.0)), ("share", "logit", (0.0, 1.0)), ("count", "log", None), ("score", "level", None)],
+    [("pct", "logit", (0.0, 100.0)), ("share", "logit", (0.0, 1.0)), ("count", "log", (0.0, None)),
+     ("score", "level", None), ("parsecs", "level", None)],
 )
 def test_register_user_indicator(unit, scale, bounds):
     catalog = load_catalog()
@@ -231,10 +241,22 @@ def test_register_user_indicator(unit, scale, bounds):
         catalog.register_user_indicator("analyst_series", "usd" if unit != "usd" else "count")
 
 
-def test_register_user_indicator_rejects_bad_ids_and_units():
-    catalog = load_catalog()
+def test_register_user_indicator_takes_a_stated_scale_and_bounds():
+    entry = load_catalog().register_user_indicator("analyst_share", "points", scale="logit", bounds=(0.0, 10.0))
+    assert (entry.forecast_scale, entry.bounds, entry.scale_fixed) == ("logit", (0.0, 10.0), True)
+    with pytest.raises(CatalogError, match="bounds"):
+        load_catalog().register_user_indicator("analyst_bad", "points", scale="logit", bounds=(0.0, None))
+
+
+def test_the_packaged_catalog_still_refuses_unknown_units():
+    document = copy.deepcopy(_document())
+    document["indicators"][0]["unit"] = "parsecs"
     with pytest.raises(CatalogError, match="unit"):
-        catalog.register_user_indicator("x_series", "parsecs")
+        parse_catalog(document)
+
+
+def test_register_user_indicator_rejects_bad_ids():
+    catalog = load_catalog()
     with pytest.raises(CatalogError, match="Bad-Id: id"):
         catalog.register_user_indicator("Bad-Id", "count")
     with pytest.raises(CatalogError, match="gdp_usd: unit"):

@@ -1,0 +1,292 @@
+"""One run's series in (each on its candidate scales), each series' chosen fit out: scale, weights, calibrated
+model-scale forecast to the needed horizon.
+
+Two statsforecast batches per run: (1) every series' rolling-origin backtest windows on every candidate scale,
+(2) every series' full history on its chosen scale with its chosen models. The pooled calibration needs every
+series' backtest, which is why a run is fitted as one batch rather than series by series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecasts.engine import candidates_for, fit_windows
+from forecasts.models import rw_drift
+from forecasts.registry import SHORT_SERIES_MODELS
+from forecasts.scales import ScaleTransform
+from forecasts.selection import (
+    OUTER,
+    Z,
+    Calibration,
+    SeriesChoice,
+    choose_weights,
+    combine,
+    origin_cutoffs,
+    pooled_calibration,
+    relative_scores,
+    series_factor,
+)
+
+# Windows shorter than this are not backtest origins (a random walk with drift needs two changes).
+MIN_ORIGIN_TRAIN = 3
+
+
+@dataclass
+class PreparedSeries:
+    """One country's series on a gap-free annual grid, with its candidate scales (preferred first)."""
+
+    years: np.ndarray
+    values: np.ndarray  # original scale; interior gaps filled on the first candidate scale
+    observed: np.ndarray  # False where a year was filled
+    transforms: list[ScaleTransform]
+    preferred: bool = False  # the first transform is the catalog's (or importer's) scale: it keeps a margin
+
+    def model_values(self, index: int) -> np.ndarray:
+        return self.transforms[index].forward(self.values)
+
+
+@dataclass
+class SeriesFit:
+    choice: SeriesChoice
+    transform: ScaleTransform
+    mean: np.ndarray  # model scale, steps 1..H, after the growth guard
+    sd: np.ndarray
+    inner: np.ndarray  # interval factors per step (80 % and 95 % quantiles)
+    outer: np.ndarray
+    residuals: np.ndarray  # one-year changes less their mean, aligned with years[1:], chosen scale
+
+
+@dataclass
+class _Window:
+    series: int
+    transform: int
+    cutoff: int
+
+
+def _backtest_windows(series: list[PreparedSeries], config) -> tuple[list[np.ndarray], list[_Window]]:
+    windows, meta = [], []
+    for i, s in enumerate(series):
+        for t in range(len(s.transforms)):
+            values = s.model_values(t)
+            for cutoff in origin_cutoffs(s.years.size, config.backtest_origins, config.origin_step, MIN_ORIGIN_TRAIN):
+                windows.append(values[: cutoff + 1])
+                meta.append(_Window(i, t, cutoff))
+    return windows, meta
+
+
+def _candidates(s: PreparedSeries, config) -> tuple[tuple[str, ...], list[str]]:
+    n = int(s.observed.sum())
+    if n < config.min_points_full:
+        allowed = tuple(m for m in config.models if m in SHORT_SERIES_MODELS) or SHORT_SERIES_MODELS
+        return allowed, [f"short series ({n} points < {config.min_points_full}): only {', '.join(allowed)}"]
+    return candidates_for(config.models, n) or SHORT_SERIES_MODELS, []
+
+
+def growth_guard(last: float, mean: np.ndarray, history: np.ndarray, *, damp_after: int, damping: float
+                 ) -> tuple[np.ndarray, float | None]:
+    """The median's path, held to what the series' own history justifies (docs/forecasting.md, "Plausible
+    long horizons"):
+
+    1. each year's change of the median stays within |d̄| + 2·se(d̄), with d̄ the mean one-year change of the
+       whole history on the model scale (a model may extrapolate a recent spurt no faster than that);
+    2. beyond `damp_after` years (the backtested horizon, where no evidence reaches) each year's change is
+       damped by `damping` per year, so the median settles instead of compounding for ever;
+    3. over h years the median moves no further than the history ever moved over h years.
+    Returns the guarded mean and the cap when step 1 bit (None otherwise).
+    """
+    changes = np.diff(history)
+    steps = np.diff(np.concatenate([[last], mean]))
+    cap = None
+    if changes.size >= 2:
+        limit = abs(float(changes.mean())) + 2 * float(changes.std(ddof=1)) / np.sqrt(changes.size)
+        if np.any(np.abs(steps) > limit + 1e-12):
+            steps, cap = np.clip(steps, -limit, limit), limit
+    ahead = np.arange(1, steps.size + 1)
+    steps = steps * damping ** np.maximum(ahead - damp_after, 0)
+    guarded = last + np.cumsum(steps)
+    # 3. over h years the median moves no further than the history ever moved over h years (beyond the
+    #    history's length: no further than the whole history moved).
+    reach = window_reach(history, steps.size)
+    if changes.size >= 2:
+        guarded = np.clip(guarded, last - reach, last + reach)
+    return guarded, cap
+
+
+def window_reach(history: np.ndarray, horizon: int) -> np.ndarray:
+    """For h = 1..horizon, the largest |change| of the history over any h consecutive years (capped at its span)."""
+    n = history.size
+    reach = np.empty(horizon)
+    for h in range(1, horizon + 1):
+        span = min(h, n - 1)
+        reach[h - 1] = np.max(np.abs(history[span:] - history[:-span])) if span > 0 else 0.0
+    return np.maximum.accumulate(reach)
+
+
+@dataclass
+class _Evaluation:
+    """One series on one candidate scale: the chosen weights and their combined backtest forecast."""
+
+    weights: dict[str, float]
+    model_scores: dict[str, float]
+    mean: np.ndarray  # (windows, steps) model scale
+    sd: np.ndarray
+    actual: np.ndarray  # original scale, NaN where not observed
+    standardised: np.ndarray  # (actual − mean)/sd on the model scale
+    steps: np.ndarray
+    naive_error: np.ndarray
+    mase: dict[str, float]
+
+
+def _evaluate(s: PreparedSeries, rows_by_t, fits, windows_meta, candidates, config) -> dict[int, _Evaluation]:
+    """Per candidate scale: relative scores of each model (naive = 1), the weights, the combined forecast."""
+    out = {}
+    for t, rows in rows_by_t.items():
+        transform = s.transforms[t]
+        actual, actual_model, mase_scale, steps = _actuals(s, t, [windows_meta[r].cutoff for r in rows], config)
+        errors = {m: np.abs(actual - transform.inverse(fits[m][0][rows])) for m in (*candidates, "naive")}
+        model_scores = relative_scores({m: errors[m] for m in candidates}, errors["naive"])
+        weights = choose_weights(model_scores, candidates, config.selection, config.weight_power)
+        mean, sd = combine(fits, weights, rows)
+        if config.cross_fit and len(rows) > 1:
+            mean, sd = _cross_fitted(fits, rows, errors, candidates, config)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = {m: errors[m] / mase_scale for m in candidates}
+        mase = {m: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for m, v in scaled.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # A window that never changed has sd 0: its errors say nothing about a spread, and are left out.
+            standardised = np.where(sd > 0, (actual_model - mean) / sd, np.nan)
+        out[t] = _Evaluation(weights, model_scores, mean, sd, actual, standardised, steps, errors["naive"], mase)
+    return out
+
+
+def _cross_fitted(fits, rows, errors, candidates, config) -> tuple[np.ndarray, np.ndarray]:
+    """Each origin's combined forecast with the weights the *other* origins would have chosen.
+
+    Its errors calibrate the intervals and score the scale: the errors of weights chosen on the same origins
+    are too small (the selection has seen them), which would make the intervals too narrow out of sample.
+    """
+    means, sds = [], []
+    for k in range(len(rows)):
+        others = [j for j in range(len(rows)) if j != k]
+        scores = relative_scores({m: errors[m][others] for m in candidates}, errors["naive"][others])
+        weights = choose_weights(scores, candidates, config.selection, config.weight_power)
+        mean, sd = combine(fits, weights, [rows[k]])
+        means.append(mean[0])
+        sds.append(sd[0])
+    return np.array(means), np.array(sds)
+
+
+def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibrations, config) -> int:
+    """The scale whose calibrated backtest forecast scores best: the mean of its relative absolute error and its
+    relative 95 % interval score (both over naive's absolute error on the same years, so that scales compare).
+    A scale whose calibrated intervals explode loses even if its median is close. The preferred scale (listed
+    first) keeps the choice unless another beats it by `scale_margin` (when the spec named a preferred scale)."""
+    combined = {}
+    for t, e in evaluations.items():
+        transform = s.transforms[t]
+        point = relative_scores({"x": np.abs(e.actual - transform.inverse(e.mean))}, e.naive_error)["x"]
+        if config.scale_by == "point_and_interval":
+            _, outer = calibrations[transform.scale].at(e.steps.shape[1] if e.steps.size else 1)
+            interval = _interval_score(e.actual, transform, e.mean, e.sd * outer[None, : e.mean.shape[1]])
+            point = (point + relative_scores({"x": interval}, e.naive_error)["x"]) / 2
+        combined[t] = point
+    finite = {t: v for t, v in combined.items() if np.isfinite(v)}
+    if not finite:
+        return 0
+    margin = config.scale_margin if s.preferred else 0.0
+    return min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + margin), t))
+
+
+def _interval_score(actual, transform, mean, sd) -> np.ndarray:
+    """Gneiting–Raftery interval score of the models' own central 95 % interval, on the original scale."""
+    z = Z[OUTER]
+    lower, upper = transform.inverse(mean - z * sd), transform.inverse(mean + z * sd)
+    alpha = 1 - OUTER / 100
+    return (upper - lower) + 2 / alpha * (np.clip(lower - actual, 0, None) + np.clip(actual - upper, 0, None))
+
+
+def _actuals(s: PreparedSeries, t: int, cutoffs: list[int], config):
+    """Observed later values (original and model scale), the MASE denominators and the steps ahead per window."""
+    h = config.backtest_horizon
+    model_values = s.model_values(t)
+    actual = np.full((len(cutoffs), h), np.nan)
+    actual_model = np.full((len(cutoffs), h), np.nan)
+    scale = np.full((len(cutoffs), 1), np.nan)
+    for row, cutoff in enumerate(cutoffs):
+        later = np.arange(cutoff + 1, min(cutoff + 1 + h, s.years.size))
+        keep = later[s.observed[later]]
+        actual[row, keep - cutoff - 1] = s.values[keep]
+        actual_model[row, keep - cutoff - 1] = model_values[keep]
+        changes = np.abs(np.diff(s.values[: cutoff + 1]))
+        scale[row, 0] = changes.mean() if changes.size and changes.mean() > 0 else np.nan
+    steps = np.tile(np.arange(1, h + 1), (len(cutoffs), 1))
+    return actual, actual_model, scale, steps
+
+
+def fit_series(series: list[PreparedSeries], steps_needed: list[int], config) -> tuple[list[SeriesFit], Calibration]:
+    """Backtest, choose, calibrate and fit every series of the run; `steps_needed[i]` years ahead for series i."""
+    candidates, notes = zip(*[_candidates(s, config) for s in series]) if series else ((), ())
+    windows, meta = _backtest_windows(series, config)
+    every = tuple(dict.fromkeys(m for c in candidates for m in c))
+    fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed,
+                       spread=config.spread)
+    rows: dict[int, dict[int, list[int]]] = {}
+    for r, w in enumerate(meta):
+        rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
+    evaluations = [_evaluate(s, rows.get(i, {}), fits, meta, candidates[i], config) for i, s in enumerate(series)]
+    # Calibration per scale: every series contributes its backtest errors on each scale it could take.
+    pooled: dict[str, tuple[list, list]] = {}
+    for s, ev in zip(series, evaluations):
+        for t, e in ev.items():
+            steps_list, errors_list = pooled.setdefault(s.transforms[t].scale, ([], []))
+            steps_list.append(e.steps.ravel())
+            errors_list.append(e.standardised.ravel())
+    # Each scale's pool is shrunk toward the pool of every scale (itself shrunk toward the models' own
+    # intervals), so that a scale few series take borrows strength from the others.
+    everything = [(np.concatenate(st), np.concatenate(er)) for st, er in pooled.values()]
+    default = pooled_calibration(np.concatenate([st for st, _ in everything] or [np.array([], dtype=int)]),
+                                 np.concatenate([er for _, er in everything] or [np.array([])]),
+                                 config.backtest_horizon)
+    calibrations = {scale: pooled_calibration(np.concatenate(st), np.concatenate(er), config.backtest_horizon,
+                                              prior=default)
+                    for scale, (st, er) in pooled.items()}
+    chosen_t = [_choose_scale(s, ev, calibrations, config) if ev else 0 for s, ev in zip(series, evaluations)]
+
+    horizon = max(steps_needed, default=1)
+    final_windows = [s.model_values(t) for s, t in zip(series, chosen_t)]
+    weights_of = [ev[t].weights if ev else {candidates[i][0]: 1.0} for i, (ev, t) in enumerate(zip(evaluations, chosen_t))]
+    final_models = tuple(dict.fromkeys(m for w in weights_of for m in w))
+    final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed,
+                        spread=config.spread)
+    fallback = rw_drift(final_windows, horizon)
+    out = []
+    for i, (s, t) in enumerate(zip(series, chosen_t)):
+        e = evaluations[i].get(t)
+        weights = weights_of[i]
+        calibration = calibrations.get(s.transforms[t].scale, default)
+        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration, config.only_widen,
+                               config.series_prior)[0] if e else 1.0
+        mean, sd = combine(final, weights, [i])
+        mean, sd = mean[0], sd[0]
+        series_notes = list(notes[i])
+        if not np.isfinite(mean).all():
+            series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
+            weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
+        history = final_windows[i]
+        guarded, cap = (mean, None) if not config.growth_guard else growth_guard(
+            float(history[-1]), mean, history, damp_after=config.backtest_horizon, damping=config.long_run_damping)
+        if cap is not None:
+            series_notes.append(f"growth guard: the median's yearly change held within ±{cap:.3g} on the "
+                                f"{s.transforms[t].scale} scale (the history's mean change + 2 se)")
+        inner, outer = calibration.at(horizon, factor)
+        changes = np.diff(history)
+        residuals = changes - changes.mean() if changes.size else changes
+        scores = {s.transforms[k].scale: ev.model_scores for k, ev in evaluations[i].items()}
+        choice = SeriesChoice(scale=s.transforms[t].scale, weights=weights, scores=scores, mase=e.mase if e else {},
+                              n_origins=len(rows.get(i, {}).get(t, [])),
+                              n_backtest=int(np.isfinite(e.standardised).sum()) if e else 0,
+                              series_factor=factor, notes=series_notes)
+        out.append(SeriesFit(choice, s.transforms[t], guarded, sd, inner, outer, residuals))
+    return out, calibrations

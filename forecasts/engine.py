@@ -1,0 +1,124 @@
+"""The batch fitting engine: many model-scale training windows in, each candidate's point forecast and spread out.
+
+Every window of a run — each series' final fit and its rolling backtest origins, on each candidate scale — is
+one `unique_id` of a single long `unique_id, ds, y` frame that statsforecast fits in one call with `n_jobs`
+processes; the closed-form models run over the same windows in numpy. Windows are grouped by length so that a
+model is only asked to fit windows long enough for it (statsforecast stops the whole batch on one failure).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from contracts.intervals import LEVELS
+from forecasts import models as closed
+from forecasts.registry import REGISTRY, expand, spec, usable
+from forecasts.selection import Z
+
+# The predictive sd is read off the narrower interval: every model here has normal predictive marginals.
+_SD_LEVEL = min(LEVELS)
+_Z_SD_LEVEL = Z[_SD_LEVEL]
+
+
+def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int,
+                         intervals: bool = True):
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    lengths = np.array([w.size for w in windows])
+    frame = pd.DataFrame({
+        "unique_id": np.repeat(np.arange(len(windows)), lengths),
+        "ds": np.concatenate([np.arange(n) for n in lengths]),
+        "y": np.concatenate(windows),
+    })
+    fitter = StatsForecast(models=[spec(a).factory() for a in aliases], freq=1, n_jobs=n_jobs,
+                           fallback_model=Naive())
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # Short annual windows trip statsforecast's divide-by-zero warnings on degenerate candidates; the
+        # backtest score is where such a fit is judged.
+        warnings.simplefilter("ignore")
+        out = fitter.forecast(df=frame, h=horizon, **({"level": [_SD_LEVEL]} if intervals else {}))
+    out = out.sort_values(["unique_id", "ds"])
+    result = {}
+    for alias in aliases:
+        mean = out[alias].to_numpy(dtype=float).reshape(len(windows), horizon)
+        sd = np.full_like(mean, np.nan)
+        if intervals:
+            lo = out[f"{alias}-lo-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
+            hi = out[f"{alias}-hi-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
+            sd = (hi - lo) / (2 * _Z_SD_LEVEL)
+        result[alias] = (mean, sd)
+    return result
+
+
+def fit_windows(
+    windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0,
+    spread: str = "model",
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per model alias, (mean, sd) arrays of shape (len(windows), horizon); NaN rows where not fitted.
+
+    `models` are candidates; combinations' components are fitted as well and included in the result.
+    spread="model": each model's own predictive sd (statsforecast's intervals; AutoTheta simulates them).
+    spread="rw": every model's point forecast with the random walk with drift's sd of the same window — the
+    shape over the horizon that the backtest calibration then rescales; statsforecast then computes no
+    intervals, which is most of its cost on these short series. A model registered with own_spread=False
+    (AutoTheta, whose intervals statsforecast simulates) always borrows the random walk's sd.
+    """
+    aliases = expand(models)
+    n = len(windows)
+    result = {a: (np.full((n, horizon), np.nan), np.full((n, horizon), np.nan)) for a in aliases}
+    lengths = np.array([w.size for w in windows])
+    for alias in aliases:
+        engine = spec(alias).engine
+        if engine in ("closed_form", "prophet"):
+            chosen = np.flatnonzero(lengths >= spec(alias).min_points)
+            subset = [windows[i] for i in chosen]
+            if not subset:
+                continue
+            mean, sd = (closed.CLOSED_FORM[alias](subset, horizon) if engine == "closed_form"
+                        else closed.prophet(subset, horizon, seed))
+            result[alias][0][chosen], result[alias][1][chosen] = mean, sd
+    # statsforecast: one call per distinct set of models the window lengths allow (two or three groups).
+    sf_aliases = tuple(a for a in aliases if spec(a).engine == "statsforecast")
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, length in enumerate(lengths.tolist()):
+        allowed = tuple(a for a in sf_aliases if spec(a).min_points <= length)
+        if allowed:
+            groups.setdefault(allowed, []).append(i)
+    borrowed = {a for a in aliases if spread == "rw" or not spec(a).own_spread}
+    for allowed, members in groups.items():
+        # Models whose own intervals are wanted in one call, the others (point forecasts only) in another.
+        for subset, intervals in ((tuple(a for a in allowed if a not in borrowed), True),
+                                  (tuple(a for a in allowed if a in borrowed), False)):
+            if not subset:
+                continue
+            fitted = _statsforecast_group([windows[i] for i in members], subset, horizon, n_jobs, intervals)
+            for alias, (mean, sd) in fitted.items():
+                result[alias][0][members], result[alias][1][members] = mean, sd
+    if borrowed:
+        rw_sd = closed.rw_drift(windows, horizon)[1]
+        for alias in borrowed:
+            mean, _ = result[alias]
+            result[alias] = (mean, np.where(np.isfinite(mean), rw_sd, np.nan))
+    for alias in aliases:
+        if spec(alias).engine == "combination":
+            parts = spec(alias).components
+            mean = np.mean([result[c][0] for c in parts], axis=0)
+            # The spread is the components' median sd: one component's exploding interval (a log-scale trend
+            # fitted to a short noisy series) does not make the combination's explode.
+            sd = np.median([result[c][1] for c in parts], axis=0)
+            too_short = lengths < max(spec(c).min_points for c in (*parts, alias))
+            mean[too_short], sd[too_short] = np.nan, np.nan
+            result[alias] = (mean, sd)
+    for alias in aliases:
+        mean, sd = result[alias]
+        bad = ~(np.isfinite(mean) & np.isfinite(sd) & (sd >= 0))
+        mean[bad], sd[bad] = np.nan, np.nan
+    return result
+
+
+def candidates_for(models: tuple[str, ...], n_points: int) -> tuple[str, ...]:
+    return usable(tuple(m for m in models if m in REGISTRY), n_points)
