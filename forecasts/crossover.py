@@ -159,13 +159,18 @@ def crossover_from_paths(
     kind: SubjectKind = "indicator",
     current_year: int | None = None,
     horizon_year: int = COMMON_HORIZON_YEAR,
+    lower_is_better: bool = False,
 ) -> Crossover:
     """Classify the pair in its last common year and turn its joint paths into a crossover distribution.
 
     `history` has columns country, year, value (original scale); `paths[country]` is (n_paths, len(path_years))
     on the same scale. The challenger is pair[0]. Only path years up to `horizon_year` count. `current_year`
-    (None: the status ignores "now") decides `p_crossed_by_now` and the `likely_crossed` status.
+    (None: the status ignores "now") decides `p_crossed_by_now` and the `likely_crossed` status. With
+    `lower_is_better` the side with the lower value is ahead (history and paths are compared negated).
     """
+    if lower_is_better:
+        history = history.with_columns(-pl.col("value").cast(pl.Float64))
+        paths = {country: -np.asarray(values, dtype=float) for country, values in paths.items()}
     challenger, incumbent = pair
     base = dict(subject=subject, pair=pair_label(pair), model=model, subject_kind=kind, horizon=horizon_year)
     common = _common_years(history, pair)

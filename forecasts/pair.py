@@ -49,6 +49,8 @@ class SeriesSpec:
     scale: SeriesScale | None = None
     bounds: tuple[float | None, float | None] | None = None
     preferred_scale: SeriesScale | None = None
+    # The catalog's direction: for "lower is better" (e.g. IP payments) the side with the lower value leads.
+    lower_is_better: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class PairForecast:
     report_years: tuple[int, ...] = REPORT_YEARS
     current_year: int | None = None
     horizon_year: int = COMMON_HORIZON_YEAR
+    lower_is_better: bool = False  # the crossover's "ahead" is the lower value
 
     @property
     def interval_inflation(self) -> dict[str, float]:
@@ -115,7 +118,7 @@ class PairForecast:
         result = crossover_from_paths(
             self.history, self.path_years, self.paths, pair=self.pair,
             report_years=tuple(report_years or self.report_years), subject=self.subject, model=self.model,
-            current_year=self.current_year, horizon_year=self.horizon_year,
+            current_year=self.current_year, horizon_year=self.horizon_year, lower_is_better=self.lower_is_better,
         )  # fmt: skip
         if self.status != "ok" and result.status != "insufficient_data":
             result.status = "insufficient_data"
@@ -198,6 +201,7 @@ def _insufficient(p: _Prepared, config: ForecastConfig) -> PairForecast:
         path_years=np.array([], dtype=np.int64), paths={}, residual_correlation=None, warnings=p.error or [],
         status="insufficient_data", pair=p.job.pair, as_of=p.job.as_of, history=p.frame,
         report_years=config.report_years, current_year=config.current_year, horizon_year=config.horizon_year,
+        lower_is_better=p.job.spec.lower_is_better,
     )  # fmt: skip
 
 
@@ -289,7 +293,7 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
         path_years=path_years, paths={c: paths[c] for c in pair}, residual_correlation=correlation,
         warnings=notes, status="ok", pair=pair, as_of=job.as_of, selected={c: selected[c] for c in pair},
         history=p.frame, fits={c: meta[c] for c in pair}, report_years=config.report_years,
-        current_year=config.current_year, horizon_year=config.horizon_year,
+        current_year=config.current_year, horizon_year=config.horizon_year, lower_is_better=job.spec.lower_is_better,
     )  # fmt: skip
 
 

@@ -64,7 +64,8 @@ def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
     fixed = entry.forecast_scale if entry.scale_fixed else None
     # A unit the project does not know (an import's own) implies no scale: the backtest alone chooses.
     preferred = entry.forecast_scale if unit.family != "other" else None
-    return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=preferred)
+    return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=preferred,
+                      lower_is_better=entry.direction == "lower_is_better")
 
 
 def pair_indicators(catalog: Catalog) -> list[str]:

@@ -178,3 +178,21 @@ def test_never_projected_with_a_median_year_before_now(case, now):
         assert result.median_year is not None and result.median_year >= now
     if result.status == "likely_crossed":
         assert result.p_crossed_by_now >= 0.5 and result.median_year <= now
+
+
+def test_lower_is_better_puts_the_lower_side_ahead():
+    """IP payments (lower is better), BM.GSR.ROYL.CD 2018-2020 as in the snapshot's WDI 2021-09-15 file (US$ bn)."""
+    import numpy as np
+    import polars as pl
+
+    from forecasts.crossover import crossover_from_paths
+
+    history = pl.DataFrame({"country": ["CHN", "USA"] * 3, "year": [2018, 2018, 2019, 2019, 2020, 2020],
+                            "value": [35.78295395325, 43.932, 34.37046647786, 42.732, 37.78173394996, 40.682]})  # fmt: skip
+    years = np.arange(2021, 2041)
+    paths = {"CHN": np.full((10, years.size), 30.0), "USA": np.full((10, years.size), 50.0)}
+    higher = crossover_from_paths(history, years, paths, current_year=2026)
+    lower = crossover_from_paths(history, years, paths, current_year=2026, lower_is_better=True)
+    assert higher.leader_now == "USA" and higher.status == "not_within_horizon"
+    assert lower.leader_now == "CHN" and lower.status == "already_crossed"
+    assert lower.p_after_horizon == 1.0  # China keeps paying less on every path
