@@ -48,9 +48,14 @@ def test_history_score_is_the_nominal_weighted_mean(cohesion, ai_papers, ai_vc):
     row = cohesion.history.filter(pl.col("year") == 2020)
     expected = (2 * share[("ai_papers", 2020)] + share[("ai_vc_investment", 2020)]) / 3
     assert row["score"][0] == pytest.approx(expected)
-    # The VC series runs to 2025, after the papers end: those years score VC alone.
-    assert cohesion.history["year"].max() == 2025
-    assert cohesion.history.filter(pl.col("year") == 2025)["n_present"][0] == 1
+    assert row["weight_nowcast"][0] == 0.0
+    # The VC series runs to 2025, after the papers end in 2023: the dimension's data end in 2025, and the papers
+    # enter 2024–2025 with their nowcast (2 of the 3 weight units) instead of dropping out.
+    assert cohesion.data_end == 2025 and cohesion.history["year"].max() == 2025
+    late = cohesion.history.filter(pl.col("year") == 2025)
+    assert late["n_present"][0] == 2 and late["weight_nowcast"][0] == pytest.approx(2 / 3)
+    assert late["lo_95"][0] <= late["score"][0] <= late["hi_95"][0]
+    assert cohesion.path_years[0] == 2026
 
 
 def test_same_seed_same_dimension(ai_papers, ai_vc, cohesion):
@@ -70,11 +75,38 @@ def test_years_failing_the_coverage_rule_get_no_score(ai_papers, ai_vc):
     frames = {"ai_papers": ai_papers, "ai_vc_investment": ai_vc}
     only_papers = {"ai_papers": forecast_pair(ai_papers, SeriesSpec("ai_papers", "log"), CONFIG)}
     result = forecast_dimension(only_papers, _shares(frames), WEIGHTS, 12.0, CONFIG, subject="cohesion", min_indicators=2)
-    # History needs both indicators: last scored year 2023. Forecast years 2024–2025 have VC's
-    # observed share plus the papers' paths; later years have papers only and fail.
-    assert result.history["year"].max() == 2023
-    assert result.forecasts["year"].to_list() == [2024, 2025]
+    # History needs both indicators: 2024–2025 have VC's observed share and the papers' nowcast, so they score;
+    # after the data end (2025) only the papers have paths, one indicator, and every forecast year fails.
+    assert result.history["year"].max() == 2025
+    assert result.history.filter(pl.col("year") > 2023)["weight_nowcast"].to_list() == pytest.approx([2 / 3, 2 / 3])
+    assert result.forecasts.height == 0
     assert any("coverage" in w for w in result.warnings)
+
+
+def test_a_member_that_stops_a_year_early_does_not_change_the_leader(ai_papers, ai_vc):
+    """The real pair series, with the VC series truncated to end before the papers do: the papers' last year keeps
+    the leader it has with full data (VC enters with its nowcast), where dropping VC would hand the year to the
+    papers' leader alone."""
+    year = 2023
+    equal = {"ai_papers": 1.0, "ai_vc_investment": 1.0}  # 2023: papers' share 0.674, VC's 0.226 → the US leads
+
+    def dimension(papers, vc):
+        frames = {"ai_papers": papers, "ai_vc_investment": vc}
+        forecasts = {name: forecast_pair(frame, SeriesSpec(name, "log"), CONFIG) for name, frame in frames.items()}
+        return forecast_dimension(forecasts, _shares(frames), equal, 4.0, CONFIG, subject="cohesion")
+
+    full = dimension(ai_papers, ai_vc)
+    truncated = dimension(ai_papers, ai_vc.filter(pl.col("year") < year))
+    assert truncated.data_end == year
+    rows = {name: r.history.filter(pl.col("year") == year) for name, r in (("full", full), ("truncated", truncated))}
+    assert rows["full"]["weight_nowcast"][0] == 0.0
+    assert rows["truncated"]["weight_nowcast"][0] == pytest.approx(1 / 2)
+    leader = {name: "CHN" if row["score"][0] > 0.5 else "USA" for name, row in rows.items()}
+    assert leader["truncated"] == leader["full"] == "USA"
+    assert truncated.crossover.leader_now == "USA"
+    # Without the nowcast the year would be the papers' share alone, and China would lead it.
+    papers_share = _shares({"ai_papers": ai_papers}).filter(pl.col("year") == year)["share"][0]
+    assert papers_share > 0.5
 
 
 def test_nothing_to_forecast_is_insufficient(ai_papers):
