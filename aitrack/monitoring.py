@@ -1,19 +1,46 @@
-"""Source status rows → the problems a monitor should alert on (a failed last run, data staler than its cadence)."""
+"""Source status rows, forecast freshness and schema drift → the problems a monitor should alert on (one line each).
+
+- a source whose last run failed, or was interrupted (its process is gone, or it has not beaten for the lease);
+- a source that never ran (every live and curated source of the registry is expected to have run once);
+- data staler than its source's cadence;
+- official forecasts older than the data they should reflect;
+- the live schema drifting from what this code expects (a view dropped by hand, a missing column).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from db.locks import DEFAULT_LEASE_S, holder_gone
 
-def stale_or_failed(sources: list[dict[str, Any]], *, now: datetime | None = None) -> list[str]:
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0][:200] if (text or "").strip() else ""
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def stale_or_failed(sources: list[dict[str, Any]], *, now: datetime | None = None, expected: Iterable[str] = (),
+                    lease_s: float = DEFAULT_LEASE_S) -> list[str]:  # fmt: skip
     now = now or datetime.now(timezone.utc)
     problems = []
     if not sources:
         return ["no source has ever been fetched: run `aitrack refresh` (or `aitrack refresh --offline`)"]
     for s in sources:
         if s["status"] == "failed":
-            problems.append(f"{s['source']}: last run failed: {(s['error'] or '').splitlines()[0][:200]}")
+            problems.append(f"{s['source']}: last run failed: {_first_line(s['error'])}")
+            continue
+        if s["status"] == "running":
+            beat = _when(s.get("heartbeat_at")) or _when(s.get("last_run"))
+            if holder_gone(s.get("host"), s.get("pid"), None, beat, lease_s, now):
+                problems.append(
+                    f"{s['source']}: the run started {s.get('last_run')} was interrupted (its process "
+                    f"{s.get('pid')} on {s.get('host')} is gone or silent since {beat})"
+                )
             continue
         if not s["last_success"]:
             problems.append(f"{s['source']}: never fetched successfully")
@@ -22,4 +49,24 @@ def stale_or_failed(sources: list[dict[str, Any]], *, now: datetime | None = Non
         cadence = s["cadence_days"] or 365
         if age_days > cadence:
             problems.append(f"{s['source']}: last successful fetch {age_days:.0f} days ago, cadence {cadence} days")
+    seen = {s["source"] for s in sources}
+    for source in expected:
+        if source not in seen:
+            problems.append(f"{source}: never ran (run `aitrack refresh --source {source}` or `aitrack refresh --offline`)")
     return problems
+
+
+def forecast_problems(freshness: dict[str, Any]) -> list[str]:
+    """Official forecasts made before the stored data last changed."""
+    run_at, changed_at = freshness.get("official_run_at"), freshness.get("data_changed_at")
+    if run_at is None or changed_at is None or run_at >= changed_at:
+        return []
+    return [
+        f"official forecasts (run {freshness['official_run']} at {run_at:%Y-%m-%d %H:%M} UTC) are older than the data "
+        f"({freshness['data_changed_by']} changed it at {changed_at:%Y-%m-%d %H:%M} UTC): run "
+        "`aitrack refresh --then-forecast` or `aitrack forecast --publish`"
+    ]
+
+
+def drift_problems(lines: list[str]) -> list[str]:
+    return [f"schema drift: {line} (see `aitrack db check`)" for line in lines]
