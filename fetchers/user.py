@@ -54,7 +54,7 @@ OPTIONAL_COLUMNS = ("licence", "notes")
 _EXTRA_FIELDS = "\0extra"  # where csv puts the cells of a row longer than the header
 _INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$", re.ASCII)
 # Rows checked (and handed to the writer) at a time: the memory an import needs does not grow with the file.
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 2_500
 # One file registers at most this many indicators (the per-indicator bookkeeping is what memory grows with).
 MAX_INDICATORS = 1_000
 # Distinct publications and licences named in the stored citation; more are counted, not listed.
@@ -129,6 +129,18 @@ def _text(cell: str | None) -> str:
 @lru_cache(maxsize=4096)
 def _valid_country(code: str) -> bool:
     return len(code) == 3 and code.isascii() and is_valid_code(code)
+
+
+@lru_cache(maxsize=8192)
+def _short_text_problem(column: str, text: str, limit: int) -> str | None:
+    return text_problem(column, text, limit)
+
+
+def _cell_problem(column: str, text: str, limit: int) -> str | None:
+    """text_problem, remembered for short cells (publication names and URLs repeat on every row of a file)."""
+    if len(text) <= 512:
+        return _short_text_problem(column, text, limit)
+    return text_problem(column, text, limit)
 
 
 class _Distinct:
@@ -249,7 +261,7 @@ class _Checker:
                                     ("source_url", source_url, PROVENANCE_LIMITS["source_url"]),
                                     ("licence", licence, PROVENANCE_LIMITS["licence"]),
                                     ("notes", notes, PROVENANCE_LIMITS["notes"])):  # fmt: skip
-            problem = text_problem(column, text, limit)
+            problem = _cell_problem(column, text, limit)
             if problem:
                 raise fail(problem, column)
         units = self.state.units

@@ -142,3 +142,41 @@ DUPLICATE_VALUES = (
     "SELECT indicator_id, country, year, source_id, value, count(*) FROM observation "
     "GROUP BY indicator_id, country, year, source_id, value HAVING count(*) > 1"
 )
+
+
+# -- large import files ------------------------------------------------------------------------------------------
+
+USER_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "user" / "top500_june_systems.csv"
+
+
+def _generated_countries() -> list[str]:
+    import pycountry
+
+    return sorted(c.alpha_3 for c in pycountry.countries)
+
+
+def write_large_import(path: Path, *, rows: int, bad_row: int | None = None, bad_line: str | None = None) -> int:
+    """A generated import file of about `rows` data rows (tests/fixtures/README.md, "generated import files"): the
+    real US counts of top500_june_systems.csv (2005–2026), cycled over the years 1800–2026 of each series, for ISO3
+    codes in turn, under generated indicator ids. The values stand for nothing; the tests measure memory, time and
+    atomicity, never the values. `bad_row` (1-based data row) is replaced by `bad_line`. Returns the row count."""
+    lines = USER_FIXTURE.read_text(encoding="utf-8").splitlines()
+    header = lines[0]
+    real = [line.split(",") for line in lines[1:] if line.split(",")[1] == "USA"]
+    codes = _generated_countries()
+    years = range(1800, 2027)
+    n = 0
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(header + "\n")
+        series = 0
+        while n < rows:
+            indicator, code = f"generated_load_{series // len(codes):04d}", codes[series % len(codes)]
+            series += 1
+            for year in years:
+                n += 1
+                cells = real[year % len(real)]
+                row = ",".join([indicator, code, str(year), *cells[3:]])
+                fh.write((bad_line if n == bad_row else row) + "\n")
+                if n >= rows:
+                    break
+    return n
