@@ -72,7 +72,7 @@ def write_error_log(exc: BaseException, *, log_dir: Path | None, command: list[s
     """
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    entry = f"=== {stamp} pid {os.getpid()}: aitrack {' '.join(command)}\n{text}\n"
+    entry = f"=== {stamp} pid {os.getpid()}: {' '.join(command)}\n{text}\n"
     entry = scrubber.text(entry) or entry
     for directory in ([log_dir] if log_dir is not None else []) + [Path(tempfile.gettempdir())]:
         try:

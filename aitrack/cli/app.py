@@ -95,8 +95,11 @@ def _internal_error(exc: Exception) -> int:
             log_dir = load_settings().resolved_log_dir
         except AitrackError:
             log_dir = None
+    click_context = click.get_current_context(silent=True)
+    command = [click_context.command_path] if click_context is not None else ["aitrack"]
+    command.append(f"(argv {' '.join(sys.argv[1:])})")
     try:
-        where = f"traceback in {write_error_log(exc, log_dir=log_dir, command=sys.argv[1:], scrubber=scrubber)}"
+        where = f"traceback in {write_error_log(exc, log_dir=log_dir, command=command, scrubber=scrubber)}"
     except OSError:
         where = "no writable directory for the traceback"
     message = scrubber.text(f"{type(exc).__name__}: {_first_line(exc)}")
