@@ -33,24 +33,35 @@ _hook_registered = False
 _guard = threading.Lock()
 
 
+def _parent_gone(parent: int) -> bool:
+    # A multiprocessing worker knows its parent through a sentinel pipe that ends when the parent dies (for forkserver
+    # workers the parent is the process that asked for them, not the fork server). Until the worker has bootstrapped,
+    # and for any other child, the parent is the one it had when the watch began.
+    mp_parent = multiprocessing.parent_process()
+    if mp_parent is not None:
+        return not mp_parent.is_alive()
+    return os.getppid() != parent
+
+
 def _watch(parent: int, poll_s: float) -> None:
     while True:
-        if os.getppid() != parent:
+        if _parent_gone(parent):
             os._exit(ORPHAN_EXIT)
         time.sleep(poll_s)
 
 
 def die_with_parent(poll_s: float = POLL_S) -> None:
-    """Make the calling process exit as soon as its parent is gone. Idempotent; safe as an executor initializer."""
+    """Make the calling process exit as soon as its parent is gone. Idempotent; safe as an executor initializer.
+
+    A spawned worker may get here after its parent already died (it was killed while the worker was still importing):
+    the worker then exits as soon as multiprocessing has told it who its parent was.
+    """
     global _watched_pid
     with _guard:
         if _watched_pid == os.getpid():
             return
         _watched_pid = os.getpid()
-    parent = os.getppid()
-    if parent <= 1:  # already an orphan (or init's child): nothing to watch
-        return
-    threading.Thread(target=_watch, args=(parent, poll_s), name="aitrack-parent-watch", daemon=True).start()
+    threading.Thread(target=_watch, args=(os.getppid(), poll_s), name="aitrack-parent-watch", daemon=True).start()
 
 
 def _after_fork_in_child() -> None:
