@@ -57,8 +57,10 @@ def refresh_lock(data_dir: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def job_lock(engine: Engine, *, job: str, data_dir: Path | None = None) -> Iterator[None]:
-    """Hold the file lock (when `data_dir` is given) and the database lock for `job`; JobLocked (exit 3) when taken."""
+def job_lock(engine: Engine, *, job: str, data_dir: Path | None = None, mark_interrupted: bool = True) -> Iterator[None]:
+    """Hold the file lock (when `data_dir` is given) and the database lock for `job`; JobLocked (exit 3) when taken.
+
+    `mark_interrupted=False` for schema commands, which must work on a database whose fetch_run table drifted."""
     key = engine.url.render_as_string(hide_password=False)
     with _GUARD:
         depth = _DEPTH.get(key, 0)
@@ -77,7 +79,8 @@ def job_lock(engine: Engine, *, job: str, data_dir: Path | None = None) -> Itera
             try:
                 from db.write import Writer
 
-                Writer(engine).mark_interrupted_runs(lease_s=_POLICY["lease_s"])
+                if mark_interrupted:
+                    Writer(engine).mark_interrupted_runs(lease_s=_POLICY["lease_s"])
                 yield
             finally:
                 lock.__exit__(None, None, None)

@@ -54,11 +54,28 @@ def check_not_newer(engine: Engine) -> str | None:
 
 
 def _run(engine: Engine, action, revision: str, attributes: dict) -> None:
+    """Run an Alembic command in one transaction. On SQLite, foreign keys are off while it runs (batch mode rebuilds a
+    table by copy, drop and rename, and dropping a referenced table would fail), then checked before the commit."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        config.attributes.update(attributes)
-        action(config, revision)
+    sqlite_db = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite_db:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only outside a transaction does this take effect
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                config.attributes.update(attributes)
+                action(config, revision)
+                if sqlite_db:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise MigrationRefused(f"the migration would leave {len(broken)} row(s) referring to nothing "
+                                               f"(first: table {broken[0][0]}, row {broken[0][1]})")  # fmt: skip
+        finally:
+            if sqlite_db:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def upgrade(engine: Engine, revision: str = "head", *, drop_invalid: bool = False) -> None:

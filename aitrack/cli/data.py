@@ -44,7 +44,8 @@ def db_upgrade(
     ctx.current_revision()  # a database of a newer aitrack: one line, nothing touched
     # Before 0003 there is no job_lock table: only this host's file lock can be taken.
     has_lock_table = "job_lock" in inspect(ctx.engine).get_table_names()
-    lock = job_lock(ctx.engine, job="db upgrade", data_dir=ctx.settings.data_dir) if has_lock_table else \
+    lock = job_lock(ctx.engine, job="db upgrade", data_dir=ctx.settings.data_dir, mark_interrupted=False) \
+        if has_lock_table else \
         refresh_lock(ctx.settings.data_dir)
     with lock:
         before, after, copy = ctx.upgrade_database(backup=not no_backup, drop_invalid=drop_invalid)
@@ -121,7 +122,9 @@ def db_downgrade(
     known = migrate.known_revisions(ctx.engine)
     if revision != "base" and revision not in known:
         raise UsageError(f"unknown revision {revision!r}; known: {', '.join(sorted(known))}")
-    with job_lock(ctx.engine, job="db downgrade", data_dir=ctx.settings.data_dir):
+    # This host's file lock only: the database lock lives in a table a downgrade below 0003 drops. Stop the schedule
+    # on every host first (docs/operations.md).
+    with refresh_lock(ctx.settings.data_dir):
         if not no_backup and ctx.is_sqlite and before is not None:
             console.print(f"backup of the database before the downgrade: "
                           f"{migrate.backup_sqlite(ctx.engine, ctx.backup_dir(), label=f'before-{revision}')}")  # fmt: skip
