@@ -21,7 +21,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -285,7 +285,3 @@ def held_locks() -> list[str]:
     """Names of the locks this process holds (for tests and diagnostics)."""
     with _HELD_GUARD:
         return [name for (_, name) in _HELD]
-
-
-def lease_expiry(heartbeat: datetime, lease_s: float) -> datetime:
-    return _utc(heartbeat) + timedelta(seconds=lease_s)

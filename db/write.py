@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -375,7 +375,6 @@ class Writer:
         observations: pl.DataFrame | Iterable[pl.DataFrame],
         indicators: Sequence[IndicatorRecord] = (),
         run_id: int | None = None,
-        before_commit: Callable[[], None] | None = None,
     ) -> WriteStats:
         """Store one source's payloads, the indicators it registers and its observations, and mark its fetch_run
         successful, atomically.
@@ -412,8 +411,6 @@ class Writer:
                 self._check_payloads_cited(chunk, payloads)
                 self._write_observations(conn, chunk, run_id, stats)
                 n_rows += chunk.height
-            if before_commit is not None:
-                before_commit()
             finished = datetime.now(timezone.utc)
             conn.execute(
                 update(m.FetchRun)

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -89,7 +89,6 @@ def store(
     t0: float,
     run_id: int | None = None,
     indicators: Sequence[IndicatorRecord] = (),
-    before_commit: Callable[[], None] | None = None,
 ) -> SourceOutcome:
     """One source's payloads, the indicators it registers and its observations in one transaction; unfinished years of
     fetched data are provisional. `observations` may be an iterable of chunk frames (an analyst's file)."""
@@ -97,7 +96,7 @@ def store(
         observations = mark_unfinished_years(observations)
     stats = writer.ingest(
         run_source=run_source, trigger=trigger, started_at=started_at, sources=sources, payloads=payloads,
-        observations=observations, run_id=run_id, indicators=indicators, before_commit=before_commit,
+        observations=observations, run_id=run_id, indicators=indicators,
     )  # fmt: skip
     log.info(
         "source %s stored: %d added, %d revised, %d unchanged", run_source, stats.added, stats.revised,

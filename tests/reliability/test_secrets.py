@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import httpx
 from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
