@@ -15,7 +15,8 @@ from pathlib import Path
 from contracts.redaction import NO_SECRETS, Scrubber
 
 # Loggers of the project's packages: each gets the handler (so warnings of fetchers reach the operator, formatted and
-# scrubbed) at the configured level.
+# scrubbed) at the configured level. `aitrack` stops there; the others also propagate (to nothing in the CLI, to the
+# handlers a host application or a test harness put on the root logger).
 PROJECT_LOGGERS = ("aitrack", "fetchers", "db", "indicators", "forecasts")
 # Third-party loggers that write request URLs (with any key in them) at INFO: kept at WARNING whatever the level.
 QUIET_LOGGERS = ("httpx", "httpcore")
@@ -56,12 +57,11 @@ def configure_logging(fmt: str = "text", level: str = "INFO", *, scrubber: Scrub
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
-        logger.propagate = False
+        logger.propagate = name != "aitrack"
     for name in QUIET_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
-        logger.propagate = False
 
 
 def write_error_log(exc: BaseException, *, log_dir: Path | None, command: list[str],

@@ -450,9 +450,9 @@ class ResilientTransport(httpx.BaseTransport):
                   if k.lower() not in names and not self.scrubber.contains(v)]  # fmt: skip
         headers = [(k, v) for k, v in request.headers.multi_items()
                    if k.lower() not in ("authorization", "proxy-authorization") and not self.scrubber.contains(v)]
-        stripped = len(params) != len(request.url.params.multi_items()) or len(headers) != len(request.headers)
-        if stripped:
-            log.warning("%s: credentials withheld from a request to another host (%s)", self.source_id, request.url.host)
+        if len(params) == len(request.url.params.multi_items()) and len(headers) == len(request.headers.multi_items()):
+            return request
+        log.warning("%s: credentials withheld from a request to another host (%s)", self.source_id, request.url.host)
         url = request.url.copy_with(query=urlencode(params).encode() or None)
         return httpx.Request(request.method, url, headers=headers, stream=request.stream, extensions=request.extensions)
 

@@ -48,6 +48,7 @@ class WorldBankStub(BaseHTTPRequestHandler):
 
     revised = False
     delay_first_s = 0.0  # the first request of a refresh waits this long (so that a second process can try meanwhile)
+    hold_first: threading.Event | None = None  # or until this is set
     requests: list[str] = []
     _delayed = False
 
@@ -57,9 +58,12 @@ class WorldBankStub(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         cls = type(self)
         cls.requests.append(self.path)
-        if cls.delay_first_s and not cls._delayed:
+        if (cls.delay_first_s or cls.hold_first is not None) and not cls._delayed:
             cls._delayed = True
-            time.sleep(cls.delay_first_s)
+            if cls.hold_first is not None:
+                cls.hold_first.wait(timeout=120)
+            else:
+                time.sleep(cls.delay_first_s)
         parts = urlsplit(self.path)
         code = parts.path.rsplit("/", 1)[-1]
         page = int(parse_qs(parts.query).get("page", ["1"])[0])
@@ -76,8 +80,9 @@ class WorldBankStub(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     @classmethod
-    def reset(cls, *, revised: bool = False, delay_first_s: float = 0.0) -> None:
+    def reset(cls, *, revised: bool = False, delay_first_s: float = 0.0, hold: bool = False) -> None:
         cls.revised, cls.delay_first_s, cls._delayed, cls.requests = revised, delay_first_s, False, []
+        cls.hold_first = threading.Event() if hold else None
 
 
 @contextmanager

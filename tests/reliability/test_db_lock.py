@@ -29,13 +29,16 @@ from .helpers import (
 
 
 def _race(database_url, tmp_path, base_url, name):
-    """Refresh A (slow server) from one data directory, refresh B from another while A runs."""
+    """Refresh A from one data directory, held at its first request; refresh B from another meanwhile; then A goes on."""
     env_a = aitrack_env(database_url, tmp_path / f"host-a-{name}", AITRACK_WORLDBANK_BASE_URL=base_url)
     env_b = aitrack_env(database_url, tmp_path / f"host-b-{name}", AITRACK_WORLDBANK_BASE_URL=base_url)
     first = start_aitrack(["refresh", "--source", "worldbank"], env_a)
-    wait_for(lambda: scalar(database_url, "SELECT count(*) FROM job_lock") or first.poll() is not None,
-             what="the first refresh to take the lock")  # fmt: skip
-    second = run_aitrack(["refresh", "--source", "worldbank"], env_b)
+    try:
+        wait_for(lambda: WorldBankStub.requests or first.poll() is not None, timeout=60,
+                 what="the first refresh to reach the provider")  # fmt: skip
+        second = run_aitrack(["refresh", "--source", "worldbank"], env_b)
+    finally:
+        WorldBankStub.hold_first.set()
     out, err = first.communicate(timeout=120)
     return (first.returncode, out, err), second
 
@@ -45,7 +48,7 @@ def test_two_data_dirs_refreshing_one_database_one_exits_3_and_no_value_is_store
     assert run_aitrack(["db", "upgrade"], env).returncode == 0
     with serve(WorldBankStub) as base_url:
         # On an empty database (the probe: the second crashed with IntegrityError on pk_indicator).
-        WorldBankStub.reset(delay_first_s=2.0)
+        WorldBankStub.reset(hold=True)
         (code_a, _, err_a), second = _race(database_url, tmp_path, base_url, "empty")
         assert code_a == 0, err_a
         assert second.returncode == 3, second.stderr
@@ -57,7 +60,7 @@ def test_two_data_dirs_refreshing_one_database_one_exits_3_and_no_value_is_store
 
         # The provider revises values under the same release date, while two hosts refresh (the probe: both exit 0,
         # every revised value stored twice under two timestamped vintages).
-        WorldBankStub.reset(revised=True, delay_first_s=2.0)
+        WorldBankStub.reset(revised=True, hold=True)
         (code_a, _, err_a), second = _race(database_url, tmp_path, base_url, "revised")
         assert code_a == 0, err_a
         assert second.returncode == 3, second.stderr
