@@ -277,6 +277,10 @@ class DatabaseLock:
         while not self._stop.wait(self.heartbeat_s):
             try:
                 self.beat()
+            except OperationalError as exc:
+                # SQLite: this job's own long write transaction holds the file; the next beat will pass. (Another host
+                # only takes the lock over after a whole lease without beats.)
+                log.info("lock heartbeat skipped: %s", str(exc).splitlines()[0])
             except Exception as exc:  # noqa: BLE001 - a missed beat is logged, the job goes on
                 log.warning("lock heartbeat failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
