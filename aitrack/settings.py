@@ -29,13 +29,25 @@ class _CoreSettings(BaseSettings):
     http_timeout_s: float = 30.0
     http_max_retries: int = 4
     http_backoff_base_s: float = Field(default=1.0, ge=0)
+    # Total time one HTTP request may take (all attempts, backoff and the whole body): a slow-drip server stops here.
+    http_request_deadline_s: float = Field(default=600.0, gt=0)
+    # Largest response body accepted from a source (decoded); a source's HttpPolicy.max_body_bytes overrides it.
+    http_max_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # Total time the fetching part of one refresh may take; sources still running then fail, the rest are kept.
+    refresh_deadline_s: float = Field(default=3600.0, gt=0)
     refresh_workers: int = 3
+    # Database job lock: a holder on another host that has not beaten for this long is considered gone (SQLite; on
+    # PostgreSQL the server releases the lock of a dead session itself). Heartbeats also keep running fetch runs fresh.
+    lock_lease_s: float = Field(default=300.0, gt=0)
+    heartbeat_s: float = Field(default=30.0, gt=0)
     log_format: str = Field(default="text", pattern="^(text|json)$")
     log_level: str = Field(default="WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     public_base_url: str | None = Field(
         default=None, description="the served API's public URL (https://host/prefix): absolute Link headers"
     )
     api_cache_bytes: int = Field(default=256 * 2**20, ge=0, description="memory bound of the API's response cache")
+    # Where an internal error's traceback goes (one file, appended); unset → <data_dir>/logs.
+    log_dir: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -58,6 +70,27 @@ class _CoreSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'aitrack.db').as_posix()}"
+
+    @property
+    def resolved_log_dir(self) -> Path:
+        return self.log_dir if self.log_dir is not None else self.data_dir / "logs"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret (credentials of every source, the database password): scrubbed from any text the
+        application stores, logs or prints."""
+        values = [v.get_secret_value() for sid, spec in SOURCES.items() for name in spec.credentials
+                  if (v := getattr(self, f"{sid}_{name}")) is not None and v.get_secret_value()]  # fmt: skip
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                password = make_url(self.database_url).password
+            except (ArgumentError, ValueError):
+                password = None
+            if password:
+                values.append(str(password))
+        return values
 
     def base_url_overrides(self) -> dict[str, str]:
         """Source id → base URL for the live sources whose `AITRACK_<ID>_BASE_URL` is set."""

@@ -21,6 +21,19 @@ REPORT_YEARS: tuple[int, ...] = (2030, 2035)
 COMMON_HORIZON_YEAR = 2040
 
 
+# A series is stale when its latest data are older than twice its cadence: a year's value is published about a year
+# after it ends, so the data of `data_end_year` are "age" current_year − data_end_year − 1 years old.
+STALE_CADENCES = 2
+
+
+def is_stale(data_end_year: int | None, cadence_days: int, current_year: int) -> bool:
+    """True when the latest year of data is older than STALE_CADENCES × the source's cadence allows."""
+    if data_end_year is None:
+        return False
+    age_days = (current_year - data_end_year - 1) * 365
+    return age_days > STALE_CADENCES * cadence_days
+
+
 @dataclass(frozen=True)
 class ForecastRow:
     """One year of one country's (or a dimension's) forecast: `mean` is the median of the sample paths."""

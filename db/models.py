@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from contracts.kinds import VALUE_KINDS, sql_list
+from contracts.units import UNITS
+from contracts.validation import TEXT_LIMITS, VINTAGE_COLUMN_LENGTH, YEAR_RANGE
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -36,6 +38,29 @@ NAMING_CONVENTION = {
 # SQLite keeps BIGINT primary keys from auto-incrementing; Integer there, BigInteger on PostgreSQL.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 UtcDateTime = DateTime(timezone=True)
+
+
+def unit_range_check() -> str:
+    """SQL for contracts.units' ranges: `unit NOT IN (…) OR value >= 0 AND …`, one term per distinct bound."""
+    terms = []
+    for side, op in (("lower", ">="), ("upper", "<=")):
+        by_bound: dict[float, list[str]] = {}
+        for spec in UNITS.values():
+            bound = getattr(spec, side)
+            if bound is not None:
+                by_bound.setdefault(bound, []).append(spec.name)
+        for bound, names in sorted(by_bound.items()):
+            terms.append(f"(unit NOT IN {sql_list(tuple(names))} OR value {op} {bound:g})")
+    return " AND ".join(terms)
+
+
+# Text bounds SQLite would not enforce by itself (PostgreSQL's VARCHAR does): the same limits on both backends.
+OBSERVATION_TEXT_CHECK = (
+    f"length(country) = {TEXT_LIMITS['country']} AND length(unit) <= {TEXT_LIMITS['unit']} "
+    f"AND length(source_series) <= {TEXT_LIMITS['source_series']} AND length(vintage) <= {VINTAGE_COLUMN_LENGTH}"
+)
+YEAR_RANGE_CHECK = f"year BETWEEN {YEAR_RANGE[0]} AND {YEAR_RANGE[1]} AND year_start >= {YEAR_RANGE[0]}"
+FETCH_RUN_STATUSES = ("running", "ok", "empty", "failed")
 
 
 class Base(DeclarativeBase):
@@ -61,6 +86,7 @@ class RawPayload(Base):
     """A response body or file exactly as downloaded, content-addressed by sha256, with its provenance."""
 
     __tablename__ = "raw_payload"
+    __table_args__ = (CheckConstraint("content IS NOT NULL OR storage_path IS NOT NULL", name="stored"),)
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("source.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
@@ -73,8 +99,11 @@ class RawPayload(Base):
     citation: Mapped[str] = mapped_column(Text, default="")
     redistributable: Mapped[bool] = mapped_column(Boolean, default=False)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    # Bytes are kept in the table: the write is then in the same transaction as the observations parsed from it.
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # A response body (bounded by its source's max_body_bytes) is kept in the table, in the same transaction as the
+    # observations parsed from it. An analyst's file (any size) is kept on disk by its hash instead: `storage_path`
+    # is relative to the data directory of the host in `extra["host"]`.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    storage_path: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -109,6 +138,7 @@ class FetchRun(Base):
     """One source's part of a refresh (or a snapshot load, or an import): status, counts, timings, error."""
 
     __tablename__ = "fetch_run"
+    __table_args__ = (CheckConstraint(f"status IN {sql_list(FETCH_RUN_STATUSES)}", name="status"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source_id: Mapped[str] = mapped_column(String(40), index=True)
     trigger: Mapped[str] = mapped_column(String(20), default="refresh")  # refresh | offline | import
@@ -121,6 +151,10 @@ class FetchRun(Base):
     rows_revised: Mapped[int] = mapped_column(Integer, default=0)
     duration_s: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    # Written first (status running) and beaten while the run lasts: an interrupted run is visible and marked failed.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class Observation(Base):
@@ -132,6 +166,9 @@ class Observation(Base):
         Index("ix_observation_lookup", "indicator_id", "country", "year"),
         CheckConstraint(f"value_kind IN {sql_list(VALUE_KINDS)}", name="value_kind"),
         CheckConstraint("year_start <= year", name="period"),
+        CheckConstraint(unit_range_check(), name="unit_range"),
+        CheckConstraint(YEAR_RANGE_CHECK, name="year_range"),
+        CheckConstraint(OBSERVATION_TEXT_CHECK, name="text_bounds"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     indicator_id: Mapped[str] = mapped_column(ForeignKey("indicator.id"))
@@ -144,9 +181,28 @@ class Observation(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("source.id"))
     source_series: Mapped[str] = mapped_column(String(300))
     retrieved_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    vintage: Mapped[str] = mapped_column(String(40))
+    vintage: Mapped[str] = mapped_column(String(VINTAGE_COLUMN_LENGTH))
     snapshot_id: Mapped[str] = mapped_column(ForeignKey("raw_payload.sha256"), index=True)
     fetch_run_id: Mapped[int | None] = mapped_column(ForeignKey("fetch_run.id"), index=True)
+
+
+class JobLock(Base):
+    """Who holds a database-wide job lock (refresh, build, import, official forecast).
+
+    On SQLite this row is the lock (taken by one atomic upsert, released by deleting it; a holder whose process is gone,
+    or whose heartbeat is older than the lease, is replaced). On PostgreSQL the lock is a session advisory lock and this
+    row only says who holds it.
+    """
+
+    __tablename__ = "job_lock"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    job: Mapped[str] = mapped_column(String(40))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    process_started: Mapped[str] = mapped_column(String(40), default="")
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ForecastRun(Base):

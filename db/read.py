@@ -366,6 +366,10 @@ class Reader:
                     "rows_revised": run["rows_revised"] if run else 0,
                     "rows_unchanged": run["rows_unchanged"] if run else 0,
                     "error": run["error"] if run else None,
+                    "run_id": run["id"] if run else None,
+                    "heartbeat_at": _utc(run["heartbeat_at"]).isoformat() if run and run["heartbeat_at"] else None,
+                    "host": run["host"] if run else None,
+                    "pid": run["pid"] if run else None,
                     "newest_vintage": vintage,
                     "newest_year": year,
                     "last_success": _utc(last_ok[source_id]).isoformat() if last_ok.get(source_id) else None,
@@ -373,6 +377,26 @@ class Reader:
                 }
             )
         return out
+
+    def freshness(self) -> dict[str, Any]:
+        """When the latest official forecast run was made, and when stored data last changed (a fetch run that added
+        or revised rows): a forecast older than its data needs re-running."""
+        with self.engine.connect() as conn:
+            run = conn.execute(
+                select(m.ForecastRun.id, m.ForecastRun.created_at).where(m.ForecastRun.kind == "official")
+                .order_by(m.ForecastRun.created_at.desc(), m.ForecastRun.id.desc()).limit(1)
+            ).first()  # fmt: skip
+            changed = conn.execute(
+                select(m.FetchRun.source_id, m.FetchRun.finished_at)
+                .where(m.FetchRun.status == "ok", (m.FetchRun.rows_added + m.FetchRun.rows_revised) > 0)
+                .order_by(m.FetchRun.finished_at.desc()).limit(1)
+            ).first()  # fmt: skip
+        return {
+            "official_run": run[0] if run else None,
+            "official_run_at": _utc(run[1]) if run else None,
+            "data_changed_at": _utc(changed[1]) if changed else None,
+            "data_changed_by": changed[0] if changed else None,
+        }
 
     def data_version(self) -> str:
         """A cheap fingerprint of everything the API serves; it changes when stored values, runs or builds change.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,13 +10,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, delete, func, insert, select, text, update
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from db import models as m
-from contracts.observations import validate_observations
+from contracts.observations import NATURAL_KEY, ObservationFrameError, validate_observations
 from contracts.pair import DEFAULT_PAIR, pair_label
 from contracts.records import CrossoverRow
+from contracts.redaction import NO_SECRETS, Scrubber
+from contracts.validation import check_observations
+from db import models as m
+from db.locks import holder_gone, this_process
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ class SourceRecord:
 
 @dataclass(frozen=True)
 class PayloadRecord:
+    """A raw payload to store: its bytes inline (`content`), or the path of the file that holds them (`storage_path`,
+    relative to the data directory; an analyst's file of any size is never loaded into memory)."""
+
     sha256: str
     source_id: str
     url: str
@@ -43,8 +51,14 @@ class PayloadRecord:
     licence: str
     citation: str
     redistributable: bool
-    content: bytes
+    content: bytes | None
     extra: dict[str, Any] = field(default_factory=dict)
+    storage_path: str | None = None
+    size_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.content is None and self.storage_path is None:
+            raise ValueError(f"payload {self.sha256}: neither content nor a storage path")
 
 
 @dataclass(frozen=True)
@@ -99,11 +113,35 @@ def _values_equal(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
 
 
-class Writer:
-    """Every write of the application (fetch runs, observations, payloads, indicators, evidence, runs, scores)."""
+def revision_vintage(vintage: str, value: float) -> str:
+    """The vintage of a value a provider changed without changing its release date: `<vintage>#<digest of value>`.
 
-    def __init__(self, engine: Engine) -> None:
+    The suffix depends on the value only, so a retry or a second process storing the same revision produces the same
+    key, which the unique constraint then admits once.
+    """
+    return f"{vintage}#{hashlib.sha256(repr(float(value)).encode()).hexdigest()[:8]}"
+
+
+def _dialect_insert(conn: Connection, table):
+    """INSERT that can say ON CONFLICT (SQLite and PostgreSQL both can)."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+RUN_ERROR_LIMIT = 2000
+
+
+class Writer:
+    """Every write of the application (fetch runs, observations, payloads, indicators, evidence, runs, scores).
+
+    Every text it stores (errors, URLs, request parameters) passes through `scrubber`, so a configured secret a
+    provider echoed back never reaches the database. Every observation frame is checked against the value rules
+    (`contracts.validation`) and the registered indicators' units inside the transaction that stores it.
+    """
+
+    def __init__(self, engine: Engine, *, scrubber: Scrubber = NO_SECRETS) -> None:
         self.engine = engine
+        self.scrubber = scrubber
 
     @property
     def dialect(self) -> str:
@@ -113,36 +151,34 @@ class Writer:
         """Insert or update indicator rows and their source priorities (the catalog is the authority)."""
         records = list(records)
         with self.engine.begin() as conn:
-            existing = set(conn.scalars(select(m.Indicator.id)))
-            for rec in records:
-                values = {
-                    "name": rec.name,
-                    "unit": rec.unit,
-                    "category": rec.category,
-                    "direction": rec.direction,
-                    "comparison": rec.comparison,
-                    "forecast_scale": rec.forecast_scale,
-                    "cadence_days": rec.cadence_days,
-                    "origin": rec.origin,
-                    "caveats": list(rec.caveats),
-                    "spec": rec.spec,
-                }
-                if rec.id in existing:
-                    conn.execute(update(m.Indicator).where(m.Indicator.id == rec.id).values(**values))
-                else:
-                    conn.execute(insert(m.Indicator).values(id=rec.id, **values))
-                conn.execute(delete(m.IndicatorSource).where(m.IndicatorSource.indicator_id == rec.id))
-                if rec.sources:
-                    conn.execute(
-                        insert(m.IndicatorSource),
-                        [
-                            {"indicator_id": rec.id, "source_id": src, "priority": i + 1, "series": series}
-                            for i, (src, series) in enumerate(rec.sources)
-                        ],
-                    )
+            self._sync_indicators(conn, records)
+
+    def _sync_indicators(self, conn: Connection, records: Sequence[IndicatorRecord]) -> None:
+        # Upserts: two processes syncing the same catalog at once both succeed (no duplicate-key error).
+        for rec in records:
+            values = {
+                "name": rec.name,
+                "unit": rec.unit,
+                "category": rec.category,
+                "direction": rec.direction,
+                "comparison": rec.comparison,
+                "forecast_scale": rec.forecast_scale,
+                "cadence_days": rec.cadence_days,
+                "origin": rec.origin,
+                "caveats": list(rec.caveats),
+                "spec": rec.spec,
+            }
+            statement = _dialect_insert(conn, m.Indicator).values(id=rec.id, **values)
+            conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+            listed = [src for src, _ in rec.sources]
+            conn.execute(delete(m.IndicatorSource).where(m.IndicatorSource.indicator_id == rec.id,
+                                                         m.IndicatorSource.source_id.not_in(listed)))  # fmt: skip
+            for i, (src, series) in enumerate(rec.sources):
+                row = {"priority": i + 1, "series": series}
+                statement = _dialect_insert(conn, m.IndicatorSource).values(indicator_id=rec.id, source_id=src, **row)
+                conn.execute(statement.on_conflict_do_update(index_elements=["indicator_id", "source_id"], set_=row))
 
     def _upsert_sources(self, conn: Connection, sources: Iterable[SourceRecord]) -> None:
-        existing = set(conn.scalars(select(m.Source.id)))
         for src in sources:
             values = {
                 "producer": src.producer,
@@ -153,11 +189,8 @@ class Writer:
                 "redistributable": src.redistributable,
                 "cadence_days": src.cadence_days,
             }
-            if src.id in existing:
-                conn.execute(update(m.Source).where(m.Source.id == src.id).values(**values))
-            else:
-                conn.execute(insert(m.Source).values(id=src.id, **values))
-                existing.add(src.id)
+            statement = _dialect_insert(conn, m.Source).values(id=src.id, **values)
+            conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
 
     def _store_payloads(self, conn: Connection, payloads: Sequence[PayloadRecord]) -> None:
         shas = {p.sha256 for p in payloads}
@@ -165,40 +198,46 @@ class Writer:
             return
         known = set(conn.scalars(select(m.RawPayload.sha256).where(m.RawPayload.sha256.in_(shas))))
         fresh: dict[str, PayloadRecord] = {p.sha256: p for p in payloads if p.sha256 not in known}
-        if fresh:
-            conn.execute(
-                insert(m.RawPayload),
-                [
-                    {
-                        "sha256": p.sha256,
-                        "source_id": p.source_id,
-                        "url": p.url,
-                        "request_params": p.request_params,
-                        "status": p.status,
-                        "media_type": p.media_type,
-                        "retrieved_at": p.retrieved_at,
-                        "published": p.published,
-                        "licence": p.licence,
-                        "citation": p.citation,
-                        "redistributable": p.redistributable,
-                        "size_bytes": len(p.content),
-                        "content": p.content,
-                        "extra": p.extra,
-                    }
-                    for p in fresh.values()
-                ],
-            )
+        scrub = self.scrubber
+        for p in fresh.values():
+            row = {
+                "sha256": p.sha256,
+                "source_id": p.source_id,
+                "url": scrub.text(p.url),
+                "request_params": scrub.value(p.request_params),
+                "status": p.status,
+                "media_type": p.media_type,
+                "retrieved_at": p.retrieved_at,
+                "published": p.published,
+                "licence": p.licence,
+                "citation": scrub.text(p.citation),
+                "redistributable": p.redistributable,
+                "size_bytes": p.size_bytes if p.size_bytes is not None else len(p.content or b""),
+                "content": p.content,
+                "storage_path": p.storage_path,
+                "extra": scrub.value(p.extra),
+            }
+            # Content-addressed: a payload another process stored meanwhile is the same bytes; keep the first.
+            conn.execute(_dialect_insert(conn, m.RawPayload).values(**row).on_conflict_do_nothing(index_elements=["sha256"]))
 
-    def _write_observations(self, conn: Connection, frame: pl.DataFrame, fetch_run_id: int | None) -> WriteStats:
-        stats = WriteStats()
+    def _catalog_units(self, conn: Connection, indicators: Sequence[str]) -> dict[str, str]:
+        known = dict(conn.execute(select(m.Indicator.id, m.Indicator.unit).where(m.Indicator.id.in_(indicators))).all())
+        unknown = sorted(set(indicators) - set(known))
+        if unknown:
+            raise UnknownIndicatorError(f"unknown indicator id(s), not in the catalog: {', '.join(unknown)}")
+        return known
+
+    def _write_observations(self, conn: Connection, frame: pl.DataFrame, fetch_run_id: int | None,
+                            stats: WriteStats | None = None) -> WriteStats:  # fmt: skip
+        """Append the frame's new values and revisions; a value already stored (under its vintage or a same-day
+        revision of it) is unchanged. Inserts say ON CONFLICT DO NOTHING, so a race can never add a duplicate."""
+        stats = stats if stats is not None else WriteStats()
         if frame.height == 0:
             return stats
         indicators = sorted(set(frame["indicator"]))
-        known = set(conn.scalars(select(m.Indicator.id).where(m.Indicator.id.in_(indicators))))
-        unknown = sorted(set(indicators) - known)
-        if unknown:
-            raise UnknownIndicatorError(f"unknown indicator id(s), not in the catalog: {', '.join(unknown)}")
+        check_observations(frame, catalog_units=self._catalog_units(conn, indicators))
         sources = sorted(set(frame["source"]))
+        countries = sorted(set(frame["country"]))
         rows = conn.execute(
             select(
                 m.Observation.indicator_id,
@@ -208,40 +247,51 @@ class Writer:
                 m.Observation.vintage,
                 m.Observation.value,
                 m.Observation.id,
-            ).where(m.Observation.indicator_id.in_(indicators), m.Observation.source_id.in_(sources))
-        ).all()
+                m.Observation.fetch_run_id,
+            ).where(
+                m.Observation.indicator_id.in_(indicators), m.Observation.source_id.in_(sources),
+                m.Observation.country.in_(countries),
+                m.Observation.year.between(int(frame["year"].min()), int(frame["year"].max())),
+            )
+        ).all()  # fmt: skip
+        # Per (indicator, country, year, source): every stored vintage with its value, and the latest one.
         by_vintage: dict[tuple, float] = {}
+        family: dict[tuple, list[float]] = {}
         latest: dict[tuple, tuple[str, int, float]] = {}
-        for ind, country, year, src, vintage, value, row_id in rows:
+        this_run: set[tuple] = set()
+        for ind, country, year, src, vintage, value, row_id, run in rows:
             key = (ind, country, year, src)
             by_vintage[key + (vintage,)] = value
+            family.setdefault(key + (vintage.split("#", 1)[0],), []).append(value)
+            if fetch_run_id is not None and run == fetch_run_id:
+                this_run.add(key)
             current = latest.get(key)
             if current is None or (vintage, row_id) > (current[0], current[1]):
                 latest[key] = (vintage, row_id, value)
         to_insert: list[dict[str, Any]] = []
-        taken = set(by_vintage)
         for row in frame.iter_rows(named=True):
             key = (row["indicator"], row["country"], row["year"], row["source"])
+            if key in this_run:
+                raise ObservationFrameError(
+                    "observations repeat a key already stored by this run: "
+                    + ", ".join(f"{k}={row[k]}" for k in NATURAL_KEY)
+                )
             vintage = row["vintage"]
             same_vintage = by_vintage.get(key + (vintage,))
             if same_vintage is not None:
-                if _values_equal(same_vintage, row["value"]):
+                if any(_values_equal(v, row["value"]) for v in family.get(key + (vintage,), ())):
                     stats.unchanged += 1
                     continue
-                # A provider changed a value without changing its release date: keep both, told apart.
-                vintage = f"{vintage}#{row['retrieved_at']:%Y%m%dT%H%M%S}"
-                if key + (vintage,) in taken:
-                    stats.unchanged += 1
-                    continue
-                stats.revised += 1
+                # A provider changed a value without changing its release date: keep both, told apart by the value.
+                vintage = revision_vintage(vintage, row["value"])
+                revised = True
             elif key in latest:
                 if _values_equal(latest[key][2], row["value"]):
                     stats.unchanged += 1
                     continue
-                stats.revised += 1
+                revised = True
             else:
-                stats.added += 1
-            taken.add(key + (vintage,))
+                revised = False
             to_insert.append(
                 {
                     "indicator_id": row["indicator"],
@@ -257,11 +307,62 @@ class Writer:
                     "vintage": vintage,
                     "snapshot_id": row["snapshot_id"],
                     "fetch_run_id": fetch_run_id,
+                    "_revised": revised,
                 }
             )
         if to_insert:
-            conn.execute(insert(m.Observation), to_insert)
+            flags = {(r["indicator_id"], r["country"], r["year"], r["source_id"], r["vintage"]): r.pop("_revised")
+                     for r in to_insert}  # fmt: skip
+            statement = (
+                _dialect_insert(conn, m.Observation)
+                .on_conflict_do_nothing(index_elements=["indicator_id", "country", "year", "source_id", "vintage"])
+                .returning(m.Observation.indicator_id, m.Observation.country, m.Observation.year,
+                           m.Observation.source_id, m.Observation.vintage)
+            )  # fmt: skip
+            stored = conn.execute(statement, to_insert).all()
+            for returned in stored:
+                if flags[tuple(returned)]:
+                    stats.revised += 1
+                else:
+                    stats.added += 1
+            stats.unchanged += len(to_insert) - len(stored)  # stored meanwhile by another process: the same value
         return stats
+
+    # -- fetch runs ----------------------------------------------------------------------------------------------
+    def start_run(self, *, run_source: str, trigger: str, started_at: datetime) -> int:
+        """A `running` fetch_run row, committed before any data is fetched: an interrupted run stays visible."""
+        me = this_process()
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(m.FetchRun).values(
+                    source_id=run_source, trigger=trigger, started_at=started_at, status="running",
+                    heartbeat_at=datetime.now(timezone.utc), host=me.host, pid=me.pid,
+                ).returning(m.FetchRun.id)
+            ).scalar_one()  # fmt: skip
+
+    def mark_interrupted_runs(self, *, lease_s: float, now: datetime | None = None) -> list[int]:
+        """Fail the `running` fetch runs whose process is gone (this host) or silent for longer than the lease
+        (another host); the ids marked."""
+        now = now or datetime.now(timezone.utc)
+        marked = []
+        with self.engine.begin() as conn:
+            running = conn.execute(
+                select(m.FetchRun.id, m.FetchRun.host, m.FetchRun.pid, m.FetchRun.heartbeat_at, m.FetchRun.started_at)
+                .where(m.FetchRun.status == "running")
+            ).all()  # fmt: skip
+            for run_id, host, pid, heartbeat, started in running:
+                if not holder_gone(host, pid, None, heartbeat or started, lease_s, now):
+                    continue
+                where = f"process {pid} on {host}" if host else "an earlier process"
+                conn.execute(
+                    update(m.FetchRun).where(m.FetchRun.id == run_id, m.FetchRun.status == "running").values(
+                        status="failed", finished_at=now,
+                        error=f"interrupted: {where} stopped before the run finished (last heartbeat "
+                              f"{_utc(heartbeat or started):%Y-%m-%d %H:%M:%S} UTC)",
+                    )
+                )  # fmt: skip
+                marked.append(run_id)
+        return marked
 
     def ingest(
         self,
@@ -271,60 +372,81 @@ class Writer:
         started_at: datetime,
         sources: Sequence[SourceRecord],
         payloads: Sequence[PayloadRecord],
-        observations: pl.DataFrame,
+        observations: pl.DataFrame | Iterable[pl.DataFrame],
+        indicators: Sequence[IndicatorRecord] = (),
+        run_id: int | None = None,
     ) -> WriteStats:
-        """Store one source's payloads and observations and a successful fetch_run, atomically.
+        """Store one source's payloads, the indicators it registers and its observations, and mark its fetch_run
+        successful, atomically.
 
-        Any exception rolls back everything, so a failed write leaves the database exactly as before.
+        `observations` is one frame, or an iterable of frames (an analyst's file, read in chunks: memory stays bounded
+        whatever its size); every chunk is checked and written inside the same transaction. `run_id` is the `running`
+        row of `start_run`; without it the row is created in this transaction. Any exception rolls back everything, so
+        a failed write leaves the database exactly as before (apart from the running row, which `record_failed_run`
+        then marks failed).
         """
-        frame = validate_observations(observations)
-        missing = set(frame["snapshot_id"]) - {p.sha256 for p in payloads}
-        if missing:
-            raise ValueError(f"observations cite {len(missing)} raw payload(s) that were not supplied")
+        chunks: Iterable[pl.DataFrame]
+        if isinstance(observations, pl.DataFrame):
+            first = validate_observations(observations)
+            check_observations(first)
+            chunks = [first]
+            self._check_payloads_cited(first, payloads)
+        else:
+            chunks = (validate_observations(chunk) for chunk in observations)
+        stats = WriteStats()
+        n_rows = 0
         with self.engine.begin() as conn:
             self._upsert_sources(conn, sources)
             self._store_payloads(conn, payloads)
-            run_id = conn.execute(
-                insert(m.FetchRun)
-                .values(
-                    source_id=run_source,
-                    trigger=trigger,
-                    started_at=started_at,
-                    status="running",
-                    n_payloads=len(payloads),
-                )
-                .returning(m.FetchRun.id)
-            ).scalar_one()
-            stats = self._write_observations(conn, frame, run_id)
+            if indicators:
+                self._sync_indicators(conn, list(indicators))
+            if run_id is None:
+                run_id = conn.execute(
+                    insert(m.FetchRun)
+                    .values(source_id=run_source, trigger=trigger, started_at=started_at, status="running")
+                    .returning(m.FetchRun.id)
+                ).scalar_one()
+            conn.execute(update(m.FetchRun).where(m.FetchRun.id == run_id).values(n_payloads=len(payloads)))
+            for chunk in chunks:
+                self._check_payloads_cited(chunk, payloads)
+                self._write_observations(conn, chunk, run_id, stats)
+                n_rows += chunk.height
             finished = datetime.now(timezone.utc)
             conn.execute(
                 update(m.FetchRun)
                 .where(m.FetchRun.id == run_id)
                 .values(
-                    status="ok" if frame.height else "empty",
+                    status="ok" if n_rows else "empty",
                     finished_at=finished,
                     duration_s=(finished - started_at).total_seconds(),
                     rows_added=stats.added,
                     rows_unchanged=stats.unchanged,
                     rows_revised=stats.revised,
+                    error=None,
                 )
             )
         return stats
 
-    def record_failed_run(self, *, run_source: str, trigger: str, started_at: datetime, error: str) -> None:
+    @staticmethod
+    def _check_payloads_cited(frame: pl.DataFrame, payloads: Sequence[PayloadRecord]) -> None:
+        if frame.height == 0:
+            return
+        missing = set(frame["snapshot_id"]) - {p.sha256 for p in payloads}
+        if missing:
+            raise ValueError(f"observations cite {len(missing)} raw payload(s) that were not supplied")
+
+    def record_failed_run(self, *, run_source: str, trigger: str, started_at: datetime, error: str,
+                          run_id: int | None = None) -> None:  # fmt: skip
+        """Mark the run failed (the `running` row of `start_run`, or a new row), its error scrubbed of secrets."""
         finished = datetime.now(timezone.utc)
+        values = {"finished_at": finished, "duration_s": (finished - started_at).total_seconds(), "status": "failed",
+                  "error": (self.scrubber.text(error) or "")[:RUN_ERROR_LIMIT]}  # fmt: skip
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(m.FetchRun).values(
-                    source_id=run_source,
-                    trigger=trigger,
-                    started_at=started_at,
-                    finished_at=finished,
-                    duration_s=(finished - started_at).total_seconds(),
-                    status="failed",
-                    error=error[:2000],
-                )
-            )
+            if run_id is not None:
+                conn.execute(update(m.FetchRun).where(m.FetchRun.id == run_id).values(**values))
+            else:
+                conn.execute(insert(m.FetchRun).values(source_id=run_source, trigger=trigger, started_at=started_at,
+                                                       **values))  # fmt: skip
 
     def replace_evidence(self, frame: pl.DataFrame) -> int:
         """The evidence table mirrors the curated file: replaced whole, in one transaction."""

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
@@ -30,7 +31,11 @@ class SourceQuery(BaseModel):
 
 @dataclass(frozen=True)
 class RawPayload:
-    """One response body exactly as it came, with where and when it came from."""
+    """One response body exactly as it came, with where and when it came from.
+
+    A large file (an analyst's import) is not held in memory: `path` names the file with its bytes, `digest` and
+    `size` describe it, and `content` is empty.
+    """
 
     source: str
     url: str  # without any API key
@@ -41,10 +46,22 @@ class RawPayload:
     media_type: str = "application/octet-stream"
     published: str | None = None  # provider's release / last-updated date, if the payload says so
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"file": "...", "parser": "..."} for snapshot files
+    path: Path | None = None
+    digest: str | None = None
+    size: int | None = None
+    summary: Any = None  # what the fetcher learnt checking a file-backed payload (fetchers.user.UserFileSummary)
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.content).hexdigest()
+        return self.digest or hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def size_bytes(self) -> int:
+        return self.size if self.size is not None else len(self.content)
+
+    def read_bytes(self) -> bytes:
+        """The bytes, from memory or from the file (only for payloads known to be small)."""
+        return self.path.read_bytes() if self.path is not None else self.content
 
 
 @dataclass(frozen=True)

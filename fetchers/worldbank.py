@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -22,7 +23,10 @@ from fetchers.base import (
     get_payload,
     observations_from_records,
 )
+from contracts.units import unit_spec
 from fetchers.errors import SchemaDriftError, SourceQueryError
+
+log = logging.getLogger("fetchers.worldbank")
 
 SOURCE_ID = "worldbank"
 
@@ -31,6 +35,22 @@ SOURCE_ID = "worldbank"
 SeriesMap = dict[str, tuple[str, str]]
 _WDI_CODE = re.compile(r"^[A-Z0-9_]+(\.[A-Z0-9_]+)*$")
 MAX_PAGES = 100  # a cap on paging: per_page=1000 × 3 countries never needs more than one page per indicator
+
+
+def _outside_unit(value: float, unit: str, where: str, dropped: list[str]) -> bool:
+    """True (and noted) for a value the unit cannot hold: the WDI's balance-of-payments series carry a few negative
+    "receipts" and "payments" (reversals; e.g. Guinea's IP receipts of 2013 in the 2021 release). They are not
+    receipts, so they are left out — logged with the file, never stored — instead of failing the whole source."""
+    if unit_spec(unit).contains(value):
+        return False
+    dropped.append(f"{where}={value:g}")
+    return True
+
+
+def _report_dropped(dropped: list[str], what: str) -> None:
+    if dropped:
+        log.warning("worldbank: %s: %d value(s) outside their unit's range left out: %s", what, len(dropped),
+                    ", ".join(dropped[:10]))
 
 
 def series_for(code: str, series: SeriesMap) -> tuple[str, str]:
@@ -123,7 +143,8 @@ def parse_api_json(payload: RawPayload, options: dict) -> pl.DataFrame:
     meta, rows = _load_api_page(payload)
     resolve = CountryResolver(SOURCE_ID)
     keep = set(options.get("countries") or ())
-    records = []
+    records: list[dict] = []
+    dropped: list[str] = []
     for row in rows:
         try:
             code = row["indicator"]["id"]
@@ -140,6 +161,8 @@ def parse_api_json(payload: RawPayload, options: dict) -> pl.DataFrame:
         if not re.fullmatch(r"\d{4}", str(date)):
             raise SchemaDriftError(f"worldbank: date {date!r} is not a year ({payload.url})")
         indicator, unit = series_for(code, options.get("series") or {})
+        if _outside_unit(float(value), options.get("unit", unit), f"{code} {country} {date}", dropped):
+            continue
         records.append({
             "indicator": options.get("indicator", indicator),
             "country": country,
@@ -149,6 +172,7 @@ def parse_api_json(payload: RawPayload, options: dict) -> pl.DataFrame:
             "source_series": code,
         })
     resolve.report(payload.url)
+    _report_dropped(dropped, payload.url)
     return observations_from_records(records, payload, source=SOURCE_ID, vintage=_date_or_none(meta.get("lastupdated"), payload))
 
 
@@ -185,7 +209,8 @@ def parse_bulk_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
     code_at = header.index("Indicator Code")
     resolve = CountryResolver(SOURCE_ID)
     keep = set(options.get("countries") or ())
-    records = []
+    records: list[dict] = []
+    dropped: list[str] = []
     for number, row in enumerate(lines[header_at + 1:], start=header_at + 2):
         if not row:
             continue
@@ -203,6 +228,8 @@ def parse_bulk_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
                 value = float(cell)
             except ValueError as exc:
                 raise SchemaDriftError(f"worldbank: bulk CSV line {number} year {year} has {cell!r}") from exc
+            if _outside_unit(value, options.get("unit", unit), f"{row[code_at]} {country} {year}", dropped):
+                continue
             records.append({
                 "indicator": options.get("indicator", indicator),
                 "country": country,
@@ -212,6 +239,7 @@ def parse_bulk_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
                 "source_series": row[code_at],
             })
     resolve.report("bulk CSV")
+    _report_dropped(dropped, "bulk CSV")
     return observations_from_records(records, payload, source=SOURCE_ID, vintage=_date_or_none(updated, payload))
 
 

@@ -86,6 +86,24 @@ def _check_subjects(catalog: Catalog, indicators: Sequence[str] | None, dimensio
         )
 
 
+def _locked_when_official(job):
+    """Run the job under the database job lock when it stores an official run (JobLocked, exit 3, while another
+    refresh, build, import or official forecast holds it); ad-hoc runs and backtests write rows of their own."""
+    import functools
+
+    @functools.wraps(job)
+    def locked(reader, writer=None, *args, **kwargs):
+        from aitrack.locking import job_lock
+
+        if writer is None or not kwargs.get("official") or kwargs.get("as_of") is not None:
+            return job(reader, writer, *args, **kwargs)
+        with job_lock(writer.engine, job="forecast"):
+            return job(reader, writer, *args, **kwargs)
+
+    return locked
+
+
+@_locked_when_official
 def forecast_subjects(
     reader: Reader,
     writer: Writer | None,

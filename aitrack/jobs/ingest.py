@@ -17,9 +17,12 @@ import httpx
 import polars as pl
 
 from aitrack.errors import UsageError
-from db.write import PayloadRecord, SourceRecord, Writer
+from contracts.observations import ObservationFrameError
+from db.locks import this_process
+from db.write import IndicatorRecord, PayloadRecord, SourceRecord, UnknownIndicatorError, Writer
 from fetchers.base import Fetcher, RawPayload, SourceInfo, mark_unfinished_years
 from fetchers.errors import FetchError
+from fetchers.http import Deadline
 from fetchers.registry import LIVE_SOURCE_IDS, SOURCES, http_policies
 from indicators.catalog import Catalog
 
@@ -54,12 +57,23 @@ def source_record(info: SourceInfo) -> SourceRecord:
     )  # fmt: skip
 
 
-def payload_record(payload: RawPayload, *, licence: str, citation: str, redistributable: bool) -> PayloadRecord:
+def payload_record(payload: RawPayload, *, licence: str, citation: str, redistributable: bool,
+                   data_dir: Path | None = None) -> PayloadRecord:  # fmt: skip
+    """The writer's record of a payload: its bytes inline, or (a file-backed payload) its path under `data_dir`."""
+    extra = json.loads(json.dumps(payload.extra, default=str))
+    content: bytes | None = payload.content
+    storage_path = None
+    if payload.path is not None:
+        content = None
+        path = Path(payload.path).resolve()
+        base = Path(data_dir).resolve() if data_dir is not None else None
+        storage_path = path.relative_to(base).as_posix() if base and path.is_relative_to(base) else str(path)
+        extra["host"] = this_process().host
     return PayloadRecord(
         sha256=payload.sha256, source_id=payload.source, url=payload.url, request_params=dict(payload.params),
         status=payload.status, media_type=payload.media_type, retrieved_at=payload.retrieved_at,
         published=payload.published, licence=licence, citation=citation, redistributable=redistributable,
-        content=payload.content, extra=json.loads(json.dumps(payload.extra, default=str)),
+        content=content, extra=extra, storage_path=storage_path, size_bytes=payload.size_bytes,
     )  # fmt: skip
 
 
@@ -70,16 +84,19 @@ def store(
     trigger: str,
     sources: Sequence[SourceRecord],
     payloads: Sequence[PayloadRecord],
-    observations: pl.DataFrame,
+    observations: pl.DataFrame | Iterable[pl.DataFrame],
     started_at: datetime,
     t0: float,
+    run_id: int | None = None,
+    indicators: Sequence[IndicatorRecord] = (),
 ) -> SourceOutcome:
-    """One source's payloads and observations in one transaction; unfinished years of fetched data are provisional."""
-    if trigger in ("refresh", "offline"):
+    """One source's payloads, the indicators it registers and its observations in one transaction; unfinished years of
+    fetched data are provisional. `observations` may be an iterable of chunk frames (an analyst's file)."""
+    if trigger in ("refresh", "offline") and isinstance(observations, pl.DataFrame):
         observations = mark_unfinished_years(observations)
     stats = writer.ingest(
         run_source=run_source, trigger=trigger, started_at=started_at, sources=sources, payloads=payloads,
-        observations=observations,
+        observations=observations, run_id=run_id, indicators=indicators,
     )  # fmt: skip
     log.info(
         "source %s stored: %d added, %d revised, %d unchanged", run_source, stats.added, stats.revised,
@@ -87,16 +104,28 @@ def store(
                                            "revised": stats.revised, "unchanged": stats.unchanged}},
     )  # fmt: skip
     return SourceOutcome(
-        source=run_source, status="ok" if observations.height else "empty", added=stats.added,
+        source=run_source, status="ok" if stats.total else "empty", added=stats.added,
         revised=stats.revised, unchanged=stats.unchanged, seconds=time.perf_counter() - t0,
     )  # fmt: skip
 
 
-def _failed(writer: Writer, source: str, trigger: str, started_at: datetime, t0: float, exc: Exception) -> SourceOutcome:
-    message = f"{type(exc).__name__}: {exc}"
+def _failed(writer: Writer, source: str, trigger: str, started_at: datetime, t0: float, exc: BaseException,
+            run_id: int | None = None) -> SourceOutcome:  # fmt: skip
+    message = writer.scrubber.text(f"{type(exc).__name__}: {exc}") or type(exc).__name__
     log.warning("source %s failed: %s", source, message, extra={"fields": {"source": source, "trigger": trigger}})
-    writer.record_failed_run(run_source=source, trigger=trigger, started_at=started_at, error=message)
+    writer.record_failed_run(run_source=source, trigger=trigger, started_at=started_at, error=message, run_id=run_id)
     return SourceOutcome(source=source, status="failed", seconds=time.perf_counter() - t0, error=message)
+
+
+def _interrupted(writer: Writer, source: str, trigger: str, started_at: datetime, run_id: int,
+                 exc: BaseException) -> None:  # fmt: skip
+    """A run stopped by a signal, Ctrl-C or an unexpected error: its running row says so before the error goes on."""
+    try:
+        reason = "interrupted" if not isinstance(exc, Exception) else "internal error"
+        writer.record_failed_run(run_source=source, trigger=trigger, started_at=started_at, run_id=run_id,
+                                 error=f"{reason}: {type(exc).__name__}: {exc}")  # fmt: skip
+    except Exception:  # noqa: BLE001 - the original error matters more; the next job marks the run
+        log.exception("could not mark run %s of %s as interrupted", run_id, source)
 
 
 def series_maps(catalog: Catalog) -> dict[str, dict[str, tuple[str, str]]]:
@@ -122,6 +151,7 @@ def load_snapshot(writer: Writer, catalog: Catalog, *, root: Path | None = None,
     for source, group in sorted(by_source.items()):
         progress(source, "start")
         started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+        run_id = writer.start_run(run_source=source, trigger="offline", started_at=started_at)
         try:
             frame = fetcher.transform(group, query)  # type: ignore[union-attr]
             record = source_record(SOURCES[source].info)
@@ -131,9 +161,12 @@ def load_snapshot(writer: Writer, catalog: Catalog, *, root: Path | None = None,
                 for p in group
             ]
             outcome = store(writer, run_source=source, trigger="offline", sources=[record], payloads=records,
-                            observations=frame, started_at=started_at, t0=t0)  # fmt: skip
+                            observations=frame, started_at=started_at, t0=t0, run_id=run_id)  # fmt: skip
         except (FetchError, ValueError, KeyError) as exc:
-            outcome = _failed(writer, source, "offline", started_at, t0, exc)
+            outcome = _failed(writer, source, "offline", started_at, t0, exc, run_id)
+        except BaseException as exc:
+            _interrupted(writer, source, "offline", started_at, run_id, exc)
+            raise
         progress(source, "failed" if outcome.status == "failed" else "done")
         outcomes.append(outcome)
     return outcomes
@@ -147,15 +180,27 @@ def load_evidence(writer: Writer) -> int:
 
 def run_fetchers(
     writer: Writer, plan: Iterable[tuple[Fetcher, object, Callable[[], object]]], *, trigger: str, workers: int = 3,
-    progress: ProgressCallback = _noop,
+    progress: ProgressCallback = _noop, deadline: Deadline | None = None,
 ) -> list[SourceOutcome]:  # fmt: skip
-    """Run (fetcher, query, client factory) triples with bounded concurrency; each source lands or fails alone."""
+    """Run (fetcher, query, client factory) triples with bounded concurrency; each source lands or fails alone.
+
+    Every source's fetch_run row is written `running` before it starts. `deadline` is the refresh's: a source not
+    started by then fails at once, and the clients built by `live_plan(deadline=…)` stop their requests at it. An
+    interruption (SIGTERM, Ctrl-C) cancels the deadline, so the sources in flight stop within a second.
+    """
+    deadline = deadline or Deadline(None, what="refresh deadline")
 
     def one(item: tuple[Fetcher, object, Callable[[], object]]) -> SourceOutcome:
         fetcher, query, make_client = item
         source = fetcher.info.id
         progress(source, "start")
         started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
+        run_id = writer.start_run(run_source=source, trigger=trigger, started_at=started_at)
+        if deadline.expired:
+            outcome = _failed(writer, source, trigger, started_at, t0,
+                              FetchError(f"{source}: not started, {deadline.reason()}"), run_id)  # fmt: skip
+            progress(source, "failed")
+            return outcome
         try:
             client = make_client()
             try:
@@ -171,16 +216,26 @@ def run_fetchers(
                 for p in payloads
             ]
             outcome = store(writer, run_source=source, trigger=trigger, sources=[source_record(info)],
-                            payloads=records, observations=frame, started_at=started_at, t0=t0)  # fmt: skip
+                            payloads=records, observations=frame, started_at=started_at, t0=t0, run_id=run_id)  # fmt: skip
         except (FetchError, ValueError, OSError, httpx.HTTPError) as exc:
             # One source failing (network, provider, schema) never stops the others.
-            outcome = _failed(writer, source, trigger, started_at, t0, exc)
+            outcome = _failed(writer, source, trigger, started_at, t0, exc, run_id)
+        except BaseException as exc:
+            _interrupted(writer, source, trigger, started_at, run_id, exc)
+            raise
         progress(source, "failed" if outcome.status == "failed" else "done")
         return outcome
 
     items = list(plan)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1))) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items) or 1)))
+    try:
         return list(pool.map(one, items))
+    except BaseException:
+        deadline.cancel()  # the sources in flight stop at their next socket read
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def http_config(settings) -> "HttpConfig":  # noqa: F821 - imported lazily
@@ -196,10 +251,14 @@ def http_config(settings) -> "HttpConfig":  # noqa: F821 - imported lazily
         api_keys=settings.api_keys(),
         policies=http_policies(),
         cache_dir=settings.data_dir / "cache" / "http",
+        request_deadline_s=settings.http_request_deadline_s,
+        max_body_bytes=settings.http_max_body_bytes,
+        extra_secrets=tuple(settings.secret_values()),
     )
 
 
-def live_plan(settings, catalog: Catalog, *, sources: Sequence[str] | None, since: int | None) -> FetchPlan:
+def live_plan(settings, catalog: Catalog, *, sources: Sequence[str] | None, since: int | None,
+              deadline: Deadline | None = None) -> FetchPlan:  # fmt: skip
     """(fetcher, query, client factory) for each requested live source; an unknown id is a usage error."""
     from fetchers.http import build_client
 
@@ -222,37 +281,51 @@ def live_plan(settings, catalog: Catalog, *, sources: Sequence[str] | None, sinc
         query = fetcher.Query(**options)
 
         def factory(sid=sid, base=spec.base_url):
-            return build_client(sid, base, config)
+            return build_client(sid, base, config, deadline=deadline)
 
         plan.append((fetcher, query, factory))
     return plan
 
 
-def import_user_file(writer: Writer, catalog: Catalog, path: Path) -> tuple[SourceOutcome, list[str]]:
-    """Validate the whole file first (nothing is written if any row is bad), register new indicators, store."""
+def import_user_file(writer: Writer, catalog: Catalog, path: Path, *, data_dir: Path) -> tuple[SourceOutcome, list[str]]:
+    """An analyst's file through `UserFetcher`: checked while it is copied to `<data_dir>/raw/` (the first bad row stops
+    the reading; nothing is written), then read again in chunks and stored with the indicators it registers, all in one
+    transaction. Memory stays bounded whatever the file's size."""
     from aitrack.jobs.catalog import indicator_records
-    from fetchers.user import UserFileError, parse_user_csv
+    from fetchers.user import UserFetcher, UserFileError, UserQuery
 
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    catalog_units = {e.id: e.unit for e in catalog}
+    fetcher = UserFetcher(known_indicators=catalog.ids(), catalog_units=catalog_units, spool_dir=data_dir / "raw")
+    query = UserQuery(files=(path,))
     started_at, t0 = datetime.now(timezone.utc), time.perf_counter()
-    content = path.read_bytes()
     try:
-        parsed = parse_user_csv(content, known_indicators=set(catalog.ids()), filename=path.name, retrieved_at=started_at)
+        [payload] = fetcher.extract(query)
     except UserFileError as exc:
         raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"{path.name}: cannot be read: {exc.strerror or exc}") from None
+    summary = payload.summary
     new_ids = []
-    for indicator_id, unit in parsed.new_indicators:
+    for indicator_id, unit in summary.new_indicators:
         try:
-            catalog.register_user_indicator(indicator_id, unit, **(parsed.forecast_options or {}).get(indicator_id, {}))
+            catalog.register_user_indicator(indicator_id, unit, **summary.forecast_options.get(indicator_id, {}))
         except ValueError as exc:
             raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
         new_ids.append(indicator_id)
-    if new_ids:
-        writer.sync_indicators([r for r in indicator_records(catalog) if r.id in set(new_ids)])
-    info = SOURCES["user"].info
-    record = payload_record(parsed.payload, licence=parsed.licence or "as stated by the importer",
-                            citation=parsed.citation or "", redistributable=False)  # fmt: skip
-    outcome = store(writer, run_source="user", trigger="import", sources=[source_record(info)], payloads=[record],
-                    observations=parsed.observations, started_at=started_at, t0=t0)  # fmt: skip
+    records = [r for r in indicator_records(catalog) if r.id in set(new_ids)]
+    record = payload_record(payload, licence=(summary.licence or "as stated by the importer")[:300],
+                            citation=summary.citation or "", redistributable=False, data_dir=data_dir)  # fmt: skip
+    run_id = writer.start_run(run_source="user", trigger="import", started_at=started_at)
+    try:
+        outcome = store(writer, run_source="user", trigger="import", sources=[source_record(SOURCES["user"].info)],
+                        payloads=[record], observations=fetcher.iter_chunks(payload, query), started_at=started_at,
+                        t0=t0, run_id=run_id, indicators=records)  # fmt: skip
+    except (UserFileError, ObservationFrameError, UnknownIndicatorError) as exc:
+        _failed(writer, "user", "import", started_at, t0, exc, run_id)
+        raise UsageError(f"{path.name}: rejected, nothing imported: {exc}") from None
+    except BaseException as exc:
+        _interrupted(writer, "user", "import", started_at, run_id, exc)
+        raise
     return outcome, new_ids

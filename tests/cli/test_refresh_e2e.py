@@ -137,5 +137,5 @@ def test_two_refreshes_cannot_overlap(env):
     with refresh_lock(env["data_dir"]):
         result = runner.invoke(app, ["refresh", "--source", "worldbank"])
     assert result.exit_code == 3
-    assert "another refresh is running" in result.output
+    assert "another refresh, build, import or forecast is running" in result.output
     assert WorldBankStub.requests == []

@@ -248,3 +248,14 @@ def test_uncatalogued_wdi_code_keeps_its_own_name():
     text = fixture_bytes("worldbank", "population.json").decode().replace("SP.POP.TOTL", "SP.POP.XYZ")
     frame = parse_api_json(payload(text.encode(), "worldbank"), OPTIONS)
     assert set(frame["indicator"]) == {"wdi_sp_pop_xyz"} and set(frame["source_series"]) == {"SP.POP.XYZ"}
+
+
+def test_negative_balance_of_payments_values_are_left_out_not_fatal(caplog):
+    """The WDI 2021 release has Guinea's IP receipts at -1450000 for 2013 (a reversal, not a receipt): that one value
+    is left out and logged; every other row of the file is kept."""
+    frame = parse_bulk_csv(bulk_payload("API_BX.GSR.ROYL.CD_from_WDI_topic14_2021-09-15.csv"), OPTIONS)
+    assert frame.filter((pl.col("country") == "GIN") & (pl.col("year") == 2013)).height == 0
+    assert frame.filter(pl.col("country") == "GIN").height > 0
+    assert (frame["value"] >= 0).all()
+    assert value(frame, "CHN", 2020) == pytest.approx(8554460469.53)  # worldbank_wdi/SOURCES.md
+    assert "GIN 2013=-1.45e+06" in caplog.text
