@@ -60,9 +60,11 @@ class ForecastRow:
 class CrossoverRow:
     """When (if ever) the trailing side passes the leader, as a first-passage distribution over years.
 
-    For `already_crossed` and `likely_crossed` the challenger leads (observed or probably); the first-passage
-    fields then describe the incumbent passing it back. Years are calendar years; a bound beyond the horizon is
-    None (its probability mass is `p_after_horizon`).
+    `leader_now` is the side ahead in `data_end_year`; the first-passage fields describe the trailing side passing
+    it (for `already_crossed`, where the challenger leads, the incumbent passing it back). `likely_crossed`: that
+    passing has more likely than not already happened by the current year, unobserved (its median year is then at or
+    before now). Years are calendar years; a bound beyond the horizon is None (its probability mass is
+    `p_after_horizon`).
     """
 
     subject: str

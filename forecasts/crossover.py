@@ -30,9 +30,9 @@ class Crossover:
 
     `leader_now` is the side ahead in `data_end_year`, the last year both are observed. For `already_crossed`
     the challenger (pair[0]) leads there and the first-passage fields describe the incumbent passing it back.
-    For `likely_crossed` the incumbent still led in `data_end_year`, but at least half of the paths have the
-    challenger past it by the current year; the first-passage fields are that passing (its median year is
-    then at or before the current year).
+    For `likely_crossed` the side ahead in `data_end_year` (either one) has, on at least half of the paths, been
+    passed by the other by the current year; the first-passage fields are that passing (its median year is then
+    at or before the current year).
     """
 
     subject: str
@@ -197,12 +197,13 @@ def crossover_from_paths(
     passage = first_passage_years(paths[trailing][:, within], paths[leader][:, within], years_in)
     summary = first_passage_summary(passage, years_in, tuple(report_years), before=data_end)
     by_now = p_by_year(summary["p_by"], current_year, years_in) if current_year is not None else None
-    if leader == challenger:
-        status: CrossoverStatus = "already_crossed"
-    elif by_now is not None and by_now >= 0.5:
-        # At least half the paths have passed by now: the median year is then at or before now, and a
-        # "projected" crossing never has a median in the past.
-        status = "likely_crossed"
+    if by_now is not None and by_now >= 0.5:
+        # At least half the paths have the trailing side past the leader by now, unobserved because the data end
+        # earlier — whichever side trails (the US passing China back reads the same): the median year is then at
+        # or before now, and a "projected" crossing never has a median in the past.
+        status: CrossoverStatus = "likely_crossed"
+    elif leader == challenger:
+        status = "already_crossed"
     elif summary["p_within_horizon"] >= 0.5:
         status = "projected"
     else:

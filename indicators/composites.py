@@ -72,6 +72,11 @@ def draw_weights(nominal: np.ndarray, concentration: float, n: int, rng: np.rand
     return draws
 
 
+def leader_of(score: float | None, pair: tuple[str, str]) -> str | None:
+    """pair[0] above parity, pair[1] below, "parity" within PARITY_TOLERANCE, None without a score."""
+    return None if score is None else _leader(score, pair)
+
+
 def _leader(score: float, pair: tuple[str, str]) -> str | None:
     if np.isnan(score):
         return None

@@ -322,10 +322,11 @@ def build_and_forecast(ctx: AppContext, catalog: Any, result: build_job.BuildRes
         result = build_job.build(ctx.reader, ctx.writer, catalog)
     if result.derived is not None:
         console.print(render.outcomes_table([result.derived], "Derived indicators"))
-    console.print(render.dimensions_table(result.scores))
     with console.status("forecasting every pair indicator and dimension…"):
         outcome = forecast_job.forecast_subjects(ctx.reader, ctx.writer, catalog, workers=2, official=True)
     err_console.print(f"forecast run {outcome.run_id}: {len(outcome.crossovers)} subjects in {outcome.seconds:.1f} s")
+    # The published scores: measured years and the years that members' nowcasts complete.
+    console.print(render.dimensions_table(ctx.reader.dimension_scores()[0]))
     return outcome
 
 

@@ -17,7 +17,7 @@ from contracts.intervals import FORECAST_VALUE_COLUMNS
 from contracts.kinds import HISTORY_KINDS
 from contracts.observations import annual_only, data_fingerprint
 from contracts.pair import DEFAULT_PAIR, pair_label
-from contracts.records import CrossoverRow
+from contracts.records import CrossoverRow, is_stale
 from db.read import Reader
 from db.write import Writer
 from indicators.catalog import Catalog
@@ -28,6 +28,8 @@ from indicators.catalog import Catalog
 FIT_COLUMNS = ("scale", "weights", "widening_80", "widening_95", "backtest_score")
 FORECAST_COLUMNS = ("subject", "subject_kind", "pair", "country", "model", "year", *FORECAST_VALUE_COLUMNS, *FIT_COLUMNS)
 _STRING_COLUMNS = {"subject", "subject_kind", "pair", "country", "model", "scale", "weights"}
+# A dimension's data are annual (its members' cadences differ; the composite is judged as a yearly series).
+DIMENSION_CADENCE_DAYS = 365
 
 
 @dataclass
@@ -103,6 +105,88 @@ def _locked_when_official(job):
     return locked
 
 
+@dataclass
+class _Outputs:
+    """What one run produces, subject by subject, before it is stored."""
+
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    crossovers: list[CrossoverRow] = field(default_factory=list)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    details: dict[str, dict] = field(default_factory=dict)
+    dimensions: dict[str, object] = field(default_factory=dict)  # name → forecasts.DimensionForecast
+
+
+def _indicator_outputs(out: _Outputs, indicator: str, result, catalog: Catalog, config, label: str) -> None:
+    if result.forecasts.height:
+        out.frames.append(result.forecasts.with_columns(
+            pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind"), pl.lit(label).alias("pair"),
+        ))  # fmt: skip
+    row = result.crossover(config.report_years).to_record()
+    stale = is_stale(row.data_end_year, catalog.get(indicator).cadence_days, config.current_year)
+    out.crossovers.append(replace(row, stale=stale))
+    out.details[indicator] = {"residual_correlation": result.residual_correlation, "selected": result.selected,
+                              "fits": result.fits}  # fmt: skip
+    if result.warnings:
+        out.warnings[indicator] = list(result.warnings)
+
+
+def _dimension_outputs(out: _Outputs, dimension: str, results: dict, shares: pl.DataFrame, catalog: Catalog,
+                       config, pair: tuple[str, str]) -> None:  # fmt: skip
+    from forecasts import forecast_dimension
+
+    spec = catalog.dimensions[dimension]
+    weights = catalog.dimension_weights(dimension)
+    forecast = forecast_dimension(
+        {m: results[m] for m in weights}, shares, weights, spec.dirichlet_concentration, config,
+        subject=dimension, directions={m: catalog.get(m).direction for m in weights},
+        min_weight_present=spec.coverage_threshold, min_indicators=spec.min_indicators, pair=pair,
+    )  # fmt: skip
+    out.dimensions[dimension] = forecast
+    if forecast.forecasts.height:
+        out.frames.append(forecast.forecasts.select("subject", "year", *FORECAST_VALUE_COLUMNS).with_columns(
+            pl.lit("dimension").alias("subject_kind"), pl.lit(pair_label(pair)).alias("pair"),
+            pl.lit(pair[0]).alias("country"), pl.lit("composite").alias("model"), pl.lit("composite").alias("scale"),
+        ))  # fmt: skip
+    row = forecast.crossover.to_record()
+    out.crossovers.append(replace(row, stale=is_stale(row.data_end_year, DIMENSION_CADENCE_DAYS, config.current_year)))
+    if forecast.warnings:
+        out.warnings[dimension] = list(forecast.warnings)
+
+
+def _forecast_table(frames: list[pl.DataFrame], current_year: int) -> pl.DataFrame:
+    """Every subject's rows in FORECAST_COLUMNS; `nowcast` marks a year already past (its data are not published)."""
+    schema = {c: (pl.Int64 if c == "year" else pl.String if c in _STRING_COLUMNS else pl.Float64) for c in FORECAST_COLUMNS}
+    table = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=schema)
+    table = table.with_columns(
+        pl.lit(None, schema[c]).alias(c) for c in FORECAST_COLUMNS if c not in table.columns
+    ).select(FORECAST_COLUMNS).cast(schema)
+    return table.with_columns((pl.col("year") <= current_year).alias("nowcast"))
+
+
+def dimension_build(measured: pl.DataFrame, dimensions: dict[str, object], catalog: Catalog,
+                    pair: tuple[str, str]) -> pl.DataFrame:  # fmt: skip
+    """The dimension scores an official run publishes: the build's measured years (indicators.composites), with the
+    years that reach the coverage rule only with nowcast members (forecasts.dimension) added or replaced."""
+    from indicators.composites import SCORES_SCHEMA, leader_of
+
+    schema = {**SCORES_SCHEMA, "weight_nowcast": pl.Float64}
+    rows = measured.with_columns(pl.lit(0.0).alias("weight_nowcast")).select(list(schema))
+    nowcast_rows = []
+    for name, forecast in dimensions.items():
+        history = forecast.history.filter(pl.col("weight_nowcast") > 0)
+        n_members = len(catalog.dimension_weights(name))
+        for r in history.iter_rows(named=True):
+            nowcast_rows.append({**{k: r[k] for k in ("year", "score", "lo_80", "hi_80", "lo_95", "hi_95", "n_present",
+                                                      "weight_present", "weight_nowcast")},
+                                 "dimension": name, "n_indicators": n_members, "status": "ok",
+                                 "leader": leader_of(r["score"], pair)})  # fmt: skip
+    if not nowcast_rows:
+        return rows
+    added = pl.DataFrame(nowcast_rows, schema=schema)
+    keep = rows.join(added.select("dimension", "year"), on=["dimension", "year"], how="anti")
+    return pl.concat([keep, added]).sort("dimension", "year")
+
+
 @_locked_when_official
 def forecast_subjects(
     reader: Reader,
@@ -120,9 +204,10 @@ def forecast_subjects(
     pair: tuple[str, str] = DEFAULT_PAIR,
 ) -> ForecastOutcome:
     """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run
-    when a writer is given (official only when asked: ad-hoc runs never replace what the views show)."""
-    from forecasts import ForecastConfig, ForecastJob, forecast_dimension, forecast_many
-    from indicators.composites import pair_shares
+    when a writer is given (official only when asked: ad-hoc runs never replace what the views show). An official
+    run also publishes the dimension scores with their nowcast years."""
+    from forecasts import ForecastConfig, ForecastJob, forecast_many
+    from indicators.composites import dimension_scores, pair_shares
 
     t0 = time.perf_counter()
     _check_subjects(catalog, indicators, dimensions)
@@ -134,59 +219,31 @@ def forecast_subjects(
     # A dimension's paths need its members' indicator paths.
     needed = list(dict.fromkeys(wanted_ind + [m for d in wanted_dim for m in catalog.dimension_weights(d)]))
     config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=workers)
-    jobs = []
-    for indicator in needed:
-        history = observations.filter(
-            (pl.col("indicator") == indicator) & pl.col("country").is_in(pair)
-        ).select("country", "year", "value")
-        jobs.append(ForecastJob(history=history, spec=series_spec(catalog.get(indicator)), pair=pair, as_of=as_of))
+    jobs = [
+        ForecastJob(history=observations.filter((pl.col("indicator") == i) & pl.col("country").is_in(pair))
+                    .select("country", "year", "value"), spec=series_spec(catalog.get(i)), pair=pair, as_of=as_of)
+        for i in needed
+    ]  # fmt: skip
     results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
 
-    label = pair_label(pair)
-    frames, crossovers, warnings, details = [], [], {}, {}
+    out = _Outputs()
     for indicator in wanted_ind:
-        result = results[indicator]
-        if result.forecasts.height:
-            frames.append(result.forecasts.with_columns(
-                pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind"), pl.lit(label).alias("pair"),
-            ))  # fmt: skip
-        crossovers.append(result.crossover(config.report_years).to_record())
-        details[indicator] = {"residual_correlation": result.residual_correlation, "selected": result.selected,
-                              "fits": result.fits}  # fmt: skip
-        if result.warnings:
-            warnings[indicator] = list(result.warnings)
+        _indicator_outputs(out, indicator, results[indicator], catalog, config, pair_label(pair))
     shares = pair_shares(observations, catalog, pair=pair)
     for dimension in wanted_dim:
-        spec = catalog.dimensions[dimension]
-        weights = catalog.dimension_weights(dimension)
-        forecast = forecast_dimension(
-            {m: results[m] for m in weights}, shares, weights, spec.dirichlet_concentration, config,
-            subject=dimension, directions={m: catalog.get(m).direction for m in weights},
-            min_weight_present=spec.coverage_threshold, min_indicators=spec.min_indicators, pair=pair,
-        )  # fmt: skip
-        if forecast.forecasts.height:
-            frames.append(forecast.forecasts.select("subject", "year", *FORECAST_VALUE_COLUMNS).with_columns(
-                pl.lit("dimension").alias("subject_kind"), pl.lit(label).alias("pair"), pl.lit(pair[0]).alias("country"),
-                pl.lit("composite").alias("model"), pl.lit("composite").alias("scale"),
-            ))  # fmt: skip
-        crossovers.append(forecast.crossover.to_record())
-        if forecast.warnings:
-            warnings[dimension] = list(forecast.warnings)
-    schema = {c: (pl.Int64 if c == "year" else pl.String if c in _STRING_COLUMNS else pl.Float64) for c in FORECAST_COLUMNS}
-    table = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=schema)
-    table = table.with_columns(
-        pl.lit(None, schema[c]).alias(c) for c in FORECAST_COLUMNS if c not in table.columns
-    ).select(FORECAST_COLUMNS).cast(schema)
+        _dimension_outputs(out, dimension, results, shares, catalog, config, pair)
+    table = _forecast_table(out.frames, config.current_year)
     run_id = str(uuid.uuid4())
     kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
-    crossovers = [replace(cx, run_id=run_id) for cx in crossovers]
+    crossovers = [replace(cx, run_id=run_id) for cx in out.crossovers]
     if writer is not None:
+        fingerprint = data_fingerprint(observations)
         writer.save_forecast_run(
             run={
                 "id": run_id, "created_at": datetime.now(timezone.utc), "as_of": as_of, "horizon": horizon,
                 # Only the main job, the scheduled refresh or an explicit --publish replaces what the views show.
-                "kind": kind, "pair": label, "n_paths": n_paths, "seed": seed, "code_version": _code_version(),
-                "data_fingerprint": data_fingerprint(observations),
+                "kind": kind, "pair": pair_label(pair), "n_paths": n_paths, "seed": seed,
+                "code_version": _code_version(), "data_fingerprint": fingerprint,
                 "configuration": {"models": list(config.models), "min_points_full": config.min_points_full,
                                   "backtest_origins": config.backtest_origins, "selection": config.selection,
                                   "report_years": list(config.report_years), "history_kinds": list(HISTORY_KINDS),
@@ -196,12 +253,16 @@ def forecast_subjects(
                                   "fits": {i: results[i].fits for i in wanted_ind}},
                 "duration_s": time.perf_counter() - t0,
             },
-            forecasts=table,
-            crossovers=crossovers,
-            details=details,
+            forecasts=table, crossovers=crossovers, details=out.details,
         )  # fmt: skip
+        if kind == "official" and out.dimensions:
+            measured = dimension_scores(shares, catalog, seed=seed, pair=pair)
+            published = dimension_build(measured, out.dimensions, catalog, pair).filter(
+                pl.col("dimension").is_in(list(out.dimensions))
+            ).with_columns(pl.lit(pair_label(pair)).alias("pair"))
+            writer.save_dimension_scores(published, build_id=run_id, fingerprint=fingerprint)
     return ForecastOutcome(run_id=run_id, kind=kind, as_of=as_of, forecasts=table, crossovers=crossovers,
-                           warnings=warnings, seconds=time.perf_counter() - t0, details=details)  # fmt: skip
+                           warnings=out.warnings, seconds=time.perf_counter() - t0, details=out.details)  # fmt: skip
 
 
 def backtest_subjects(

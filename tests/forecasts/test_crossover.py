@@ -196,3 +196,15 @@ def test_lower_is_better_puts_the_lower_side_ahead():
     assert higher.leader_now == "USA" and higher.status == "not_within_horizon"
     assert lower.leader_now == "CHN" and lower.status == "already_crossed"
     assert lower.p_after_horizon == 1.0  # China keeps paying less on every path
+
+
+def test_a_leading_challenger_likely_passed_back_by_now_is_likely_crossed():
+    """China ahead in 2020 (the data end), the US past it on most paths by 2026: likely crossed, not "already"."""
+    years = np.arange(2021, 2041)
+    paths = _passing_paths([2022, 2023, 2024, 2030], years, n_never=1)
+    swapped = {"CHN": paths["USA"], "USA": paths["CHN"]}  # the challenger leads, the US path rises past it
+    history = _history([0, 0, 0], [-1, -1, -1], start=2018)
+    result = crossover_from_paths(history, years, swapped, current_year=2026)
+    assert result.leader_now == "CHN" and result.p_crossed_by_now == pytest.approx(3 / 5)
+    assert result.status == "likely_crossed" and result.median_year == 2024
+    assert any("passed CHN back" in note for note in result.notes)
