@@ -9,7 +9,6 @@ from pathlib import Path
 import pycountry
 
 from contracts.countries import KNOWN_AGGREGATES
-from contracts.pair import PAIR_CODE
 
 MAPPING_DIR = Path(__file__).with_name("countries")
 

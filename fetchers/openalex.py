@@ -22,7 +22,7 @@ from fetchers.base import (
     get_payload,
     observations_from_records,
 )
-from fetchers.countries import PAIR_CODE
+from contracts.pair import PAIR_CODE
 from fetchers.errors import SchemaDriftError
 
 SOURCE_ID = "openalex"

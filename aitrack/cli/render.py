@@ -16,7 +16,6 @@ from aitrack.cli.app import console, err_console
 from aitrack.errors import UsageError
 from contracts.dimensions import DIMENSION_NAMES
 from contracts.pair import DEFAULT_PAIR, pair_label
-from contracts.records import CrossoverRow
 
 STATUS_STYLES = {"ok": "green", "failed": "red", "empty": "yellow"}
 CROSSOVER_STYLES = {"already_crossed": "cyan", "likely_crossed": "cyan", "projected": "green",

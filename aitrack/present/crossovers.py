@@ -294,7 +294,7 @@ def to_frame(views: Sequence[CrossoverView]) -> pl.DataFrame:
 
 def render_file(views: Sequence[CrossoverView], fmt: str) -> str | bytes:
     """json, csv and parquet: the documented columns (CSV and JSON bodies equal the API's); md: the display table."""
-    from aitrack.present.tabular import shape_rows, to_csv, to_json
+    from aitrack.present.tabular import shape_rows, to_csv
 
     rows = shape_rows([v.as_dict() for v in views], COLUMNS)
     if fmt == "json":

@@ -12,7 +12,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fetchers.base import RawPayload
-from fetchers.countries import PAIR_CODE
+from contracts.pair import PAIR_CODE
 from fetchers.curated.frame import Reading, clean_label, country_code, observation_frame, parse_number
 from fetchers.errors import SchemaDriftError
 

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from fetchers.base import RawPayload
-from fetchers.countries import PAIR_CODE
+from contracts.pair import PAIR_CODE
 from fetchers.curated.frame import Reading, country_code, observation_frame
 from fetchers.errors import SchemaDriftError
 

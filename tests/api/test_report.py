@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 

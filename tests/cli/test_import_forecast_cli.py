@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from aitrack.cli import app
 from aitrack.present import crossovers as crossover_presentation
 from db.read import Reader
-from db.write import Writer
 from db.session import make_engine
 
 USER_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "user" / "top500_june_systems.csv"

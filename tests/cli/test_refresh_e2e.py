@@ -20,7 +20,6 @@ from aitrack.cli import app
 from aitrack.locking import refresh_lock
 from db import models as m
 from db.read import Reader
-from db.write import Writer
 from db.session import make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "live" / "worldbank"

@@ -1,4 +1,4 @@
-"""AidData GCDF sums on the real file of /work/shared/data/aiddata_china_finance (not shipped: licence unclear): SOURCES.md values, COW → ISO3 by data file, drift."""
+"""AidData GCDF sums on the real file of ../shared/data/aiddata_china_finance (not shipped: licence unclear): SOURCES.md values, COW → ISO3 by data file, drift."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""BRI partners and Confucius Institutes on the real files of /work/shared/data/influence_ci_bri (not shipped: no licence): SOURCES.md values and the known flaws (Samoa, unknown years, Closed over-count, blank dates)."""
+"""BRI partners and Confucius Institutes on the real files of ../shared/data/influence_ci_bri (not shipped: no licence): SOURCES.md values and the known flaws (Samoa, unknown years, Closed over-count, blank dates)."""
 
 from __future__ import annotations
 

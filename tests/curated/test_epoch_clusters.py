@@ -1,4 +1,4 @@
-"""Epoch GPU clusters on the real snapshot file: values from /work/shared/data/epoch_gpu_clusters/SOURCES.md, the counting rules, the partial year, drift."""
+"""Epoch GPU clusters on the real snapshot file: values from ../shared/data/epoch_gpu_clusters/SOURCES.md, the counting rules, the partial year, drift."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NCSES top-cited tables on their real snapshot files: values from /work/shared/data/ncses_citations/SOURCES.md, the inferred-year rule, `ne`/`na`, the duplicated-line rule, labels."""
+"""NCSES top-cited tables on their real snapshot files: values from ../shared/data/ncses_citations/SOURCES.md, the inferred-year rule, `ne`/`na`, the duplicated-line rule, labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NeurIPS region counts and US–China collaboration on the real files of /work/shared/data/talent_neurips (not shipped: no licence): SOURCES.md values, the China-region code, drift."""
+"""NeurIPS region counts and US–China collaboration on the real files of ../shared/data/talent_neurips (not shipped: no licence): SOURCES.md values, the China-region code, drift."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 import polars as pl
 import pytest
 
-from fetchers.countries import PAIR_CODE
+from contracts.pair import PAIR_CODE
 from fetchers.curated import neurips
 from fetchers.curated.parsers import CURATED_PARSERS
 from fetchers.errors import SchemaDriftError

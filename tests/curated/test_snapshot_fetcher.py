@@ -11,7 +11,7 @@ from contracts.kinds import OBSERVED_KINDS as HISTORY_KINDS
 from contracts.observations import validate_observations
 from fetchers.curated.parsers import CURATED_PARSERS
 from fetchers.registry import SNAPSHOT_PARSERS, SOURCES
-from fetchers.snapshot import SNAPSHOT_ROOT, SnapshotFetcher, SnapshotQuery, parse_payload
+from fetchers.snapshot import SnapshotFetcher, SnapshotQuery, parse_payload
 from fetchers.errors import SchemaDriftError
 
 from .conftest import CURATED_ROOT, snapshot_payload
