@@ -1,4 +1,4 @@
-"""NCSES SEI tables on their real snapshot files: values stated in /work/shared/data/ncses_sei/SOURCES.md, layout rules, drift."""
+"""NCSES SEI tables on their real snapshot files: values stated in ../shared/data/ncses_sei/SOURCES.md, layout rules, drift."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""WDI 2021 extracts (high-tech exports, charges for the use of IP) on their real snapshot files: values from /work/shared/data/worldbank_wdi/SOURCES.md, vintage, layout."""
+"""WDI 2021 extracts (high-tech exports, charges for the use of IP) on their real snapshot files: values from ../shared/data/worldbank_wdi/SOURCES.md, vintage, layout."""
 
 from __future__ import annotations
 
