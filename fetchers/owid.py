@@ -6,11 +6,10 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
-from pydantic import field_validator
+from pydantic import model_validator
 
 from fetchers.base import (
     CountryResolver,
@@ -29,40 +28,35 @@ KEY_COLUMNS = ("Entity", "Code", "Year")
 PROJECTED_SUFFIX = "(Projected)"
 
 
-@dataclass(frozen=True)
-class GrapherSeries:
-    """One chart: which column(s) hold our indicator. `column=None` means "the chart's single value column"."""
-
-    slug: str
-    indicator: str
-    unit: str
-    column: str | None = None
-
-
-GRAPHER_SERIES: dict[str, GrapherSeries] = {
-    s.slug: s
-    for s in (
-        GrapherSeries("annual-scholarly-publications-on-artificial-intelligence", "ai_papers", "count", "All"),
-        GrapherSeries("artificial-intelligence-patents-submitted", "ai_patent_applications", "count", "All"),
-        GrapherSeries("private-investment-in-artificial-intelligence-cset", "ai_private_investment", "usd_const", "All"),
-        GrapherSeries("private-investment-in-artificial-intelligence", "ai_private_investment_quid", "usd"),
-        GrapherSeries("cumulative-number-of-large-scale-ai-systems-by-country", "large_scale_ai_systems", "count"),
-        GrapherSeries("cumulative-number-artificial-intelligence-bills-passed", "ai_bills_passed", "count"),
-    )
+# Which value column of a chart holds the indicator, where the chart has several (CSET's charts split "All" by field);
+# None: the chart's single value column. Which indicator and unit a chart is comes from the catalog
+# (`Catalog.series_map("owid")`, slug → indicator, unit), handed in as the query's `series` or the option `series`.
+GRAPHER_COLUMNS: dict[str, str | None] = {
+    "annual-scholarly-publications-on-artificial-intelligence": "All",
+    "artificial-intelligence-patents-submitted": "All",
+    "private-investment-in-artificial-intelligence-cset": "All",
 }
 
 
 class OwidQuery(SourceQuery):
-    slugs: tuple[str, ...] = tuple(GRAPHER_SERIES)
+    # Chart slug → (catalog indicator, unit): the catalog's map (aitrack passes `Catalog.series_map("owid")`).
+    series: dict[str, tuple[str, str]] = {}
+    slugs: tuple[str, ...] = ()  # default: every slug of `series`
     since: int | None = None
 
-    @field_validator("slugs")
+    @model_validator(mode="before")
     @classmethod
-    def _known_slugs(cls, slugs: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [s for s in slugs if s not in GRAPHER_SERIES]
-        if unknown or not slugs:
+    def _default_slugs(cls, values: Any) -> Any:
+        if isinstance(values, dict) and not values.get("slugs"):
+            values = {**values, "slugs": tuple(values.get("series") or ())}
+        return values
+
+    @model_validator(mode="after")
+    def _known_slugs(self) -> "OwidQuery":
+        unknown = [s for s in self.slugs if s not in self.series]
+        if unknown or not self.slugs:
             raise ValueError(f"no catalog mapping for OWID chart(s): {unknown or 'none given'}")
-        return slugs
+        return self
 
 
 def parse_grapher_metadata(content: bytes) -> dict[str, str]:
@@ -95,14 +89,17 @@ def _value_columns(header: list[str], wanted: str | None) -> list[str]:
 def parse_grapher_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
     """Grapher CSV → observations for one indicator.
 
-    options: `indicator`, `unit` (required); `column` (default: the single value column); `slug` (default: from the
-    URL); `published` (vintage, default payload.published). `(Projected)` columns become value_kind `projection`, kept
+    options: `series` (slug → catalog indicator and unit) or `indicator` and `unit` directly; `column` (default:
+    GRAPHER_COLUMNS, else the single value column); `slug` (default: from the URL); `published` (vintage, default
+    payload.published). `(Projected)` columns become value_kind `projection`, kept
     only for country-years without a measured value: OWID repeats the last measured point as the projection's anchor.
     """
-    for key in ("indicator", "unit"):
-        if key not in options:
-            raise ValueError(f"owid.grapher_csv needs option '{key}'")
     slug = options.get("slug") or re.sub(r"\.csv$", "", payload.url.rsplit("/", 1)[-1].split("?")[0])
+    named = (options.get("series") or {}).get(slug)
+    indicator = options.get("indicator") or (named[0] if named else None)
+    unit = options.get("unit") or (named[1] if named else None)
+    if indicator is None or unit is None:
+        raise ValueError(f"owid.grapher_csv: the catalog names no indicator for chart {slug!r}")
     try:
         text = payload.content.decode("utf-8-sig")
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -113,7 +110,7 @@ def parse_grapher_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
     missing = [c for c in KEY_COLUMNS if c not in header]
     if missing:
         raise SchemaDriftError(f"owid: {slug} lacks column(s) {missing}; header is {header}")
-    columns = _value_columns(header, options.get("column"))
+    columns = _value_columns(header, options.get("column", GRAPHER_COLUMNS.get(slug)))
     at = {name: header.index(name) for name in (*KEY_COLUMNS, *columns)}
     resolve = CountryResolver(SOURCE_ID)
     measured: dict[tuple[str, int], dict] = {}
@@ -139,8 +136,8 @@ def parse_grapher_csv(payload: RawPayload, options: dict) -> pl.DataFrame:
                 raise SchemaDriftError(f"owid: {slug} line {number} column {column!r} has {cell!r}") from exc
             is_projection = column.endswith(PROJECTED_SUFFIX)
             record = {
-                "indicator": options["indicator"], "country": country, "year": int(year_text), "value": value,
-                "unit": options["unit"], "value_kind": "projection" if is_projection else "measured",
+                "indicator": indicator, "country": country, "year": int(year_text), "value": value,
+                "unit": unit, "value_kind": "projection" if is_projection else "measured",
                 "source_series": f"{slug}:{column}",
             }
             target = projected if is_projection else measured
@@ -182,13 +179,12 @@ class OwidFetcher(Fetcher):
         for p in payloads:
             if p.extra.get("kind") != "csv":
                 continue
-            series = GRAPHER_SERIES[p.extra["slug"]]
-            options = {"indicator": series.indicator, "unit": series.unit, "slug": series.slug}
-            if series.column:
-                options["column"] = series.column
-            if series.slug in metadata:
-                updated = parse_grapher_metadata(metadata[series.slug].content)
-                dates = sorted(d for name, d in updated.items() if series.column in (None, name))
+            slug = p.extra["slug"]
+            column = GRAPHER_COLUMNS.get(slug)
+            options: dict[str, Any] = {"series": dict(query.series), "slug": slug}
+            if slug in metadata:
+                updated = parse_grapher_metadata(metadata[slug].content)
+                dates = sorted(d for name, d in updated.items() if column in (None, name))
                 if dates:
                     options["published"] = dates[-1][:10]
             frames.append(parse_grapher_csv(p, options))

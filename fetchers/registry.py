@@ -83,7 +83,8 @@ _LIVE: tuple[SourceSpec, ...] = (
         # The OECD allows 60 downloads an hour: inside this window a cached body is reused without asking again.
         http=HttpPolicy(cache_max_age_s=3600.0),
     ),
-    SourceSpec(owid.OwidFetcher.info, "live", owid.OwidFetcher(), parsers={"owid.grapher_csv": owid.parse_grapher_csv}),
+    SourceSpec(owid.OwidFetcher.info, "live", owid.OwidFetcher(), parsers={"owid.grapher_csv": owid.parse_grapher_csv},
+               series_from_catalog=True),
     SourceSpec(epoch.EpochFetcher.info, "live", epoch.EpochFetcher(), parsers={"epoch.models_csv": epoch.parse_models_csv}),
 )
 

@@ -29,7 +29,7 @@ def _owid_case():
     slug = "private-investment-in-artificial-intelligence"
     return ([payload((SNAPSHOT / "owid" / f"{slug}.csv").read_bytes(), "owid", extra={"slug": slug, "kind": "csv"}),
              payload(fixture_bytes("owid", f"{slug}.metadata.abridged.json"), "owid", extra={"slug": slug, "kind": "metadata"})],
-            owid.OwidQuery(slugs=(slug,)))
+            owid.OwidQuery(series=load_catalog().series_map("owid"), slugs=(slug,)))
 
 
 def _epoch_case():
@@ -59,8 +59,10 @@ def _user_case():
 
 
 def _snapshot_case():
+    from aitrack.jobs.ingest import series_maps
+
     fetcher = FETCHERS["snapshot"]
-    query = fetcher.Query(sources=("owid", "oecd"))
+    query = fetcher.Query(sources=("owid", "oecd"), series=series_maps(load_catalog()))
     return fetcher.extract(query, None), query
 
 
@@ -143,7 +145,7 @@ def test_snapshot_parse_equals_live_transform_for_the_same_bytes():
     slug = "private-investment-in-artificial-intelligence"
     content = (SNAPSHOT / "owid" / f"{slug}.csv").read_bytes()
     via_snapshot = SNAPSHOT_PARSERS["owid.grapher_csv"](
-        payload(content, "owid", published="2025-04-08"), {"indicator": "ai_private_investment_quid", "unit": "usd", "slug": slug})
+        payload(content, "owid", published="2025-04-08"), {"series": load_catalog().series_map("owid"), "slug": slug})
     via_live = LIVE_FETCHERS["owid"].transform(*_owid_case())
     columns = ["indicator", "country", "year", "value", "unit", "value_kind", "source_series", "vintage"]
     assert via_snapshot.select(columns).sort(["country", "year"]).equals(via_live.select(columns).sort(["country", "year"]))

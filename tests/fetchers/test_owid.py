@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from tests.fetchers.conftest import SNAPSHOT, fixture_bytes, payload
 from contracts.observations import validate_observations
 from fetchers.errors import EmptyDataError, SchemaDriftError
-from fetchers.owid import GRAPHER_SERIES, OwidFetcher, OwidQuery, parse_grapher_csv, parse_grapher_metadata
+from fetchers.owid import OwidFetcher, OwidQuery, parse_grapher_csv, parse_grapher_metadata
+from indicators.catalog import load_catalog
 
 BASE = OwidFetcher.default_base_url
 QUID = "private-investment-in-artificial-intelligence"
@@ -22,10 +23,12 @@ def snapshot_payload(slug: str):
     return payload((SNAPSHOT / "owid" / f"{slug}.csv").read_bytes(), "owid", url=f"https://ourworldindata.org/grapher/{slug}.csv")
 
 
+# The catalog names the OWID charts (slug → indicator, unit); the application hands the map in.
+SERIES = load_catalog().series_map("owid")
+
+
 def options_for(slug: str) -> dict:
-    series = GRAPHER_SERIES[slug]
-    return {"indicator": series.indicator, "unit": series.unit, "slug": slug,
-            **({"column": series.column} if series.column else {})}
+    return {"series": SERIES, "slug": slug}
 
 
 def one(frame: pl.DataFrame, country: str, year: int) -> dict:
@@ -34,7 +37,7 @@ def one(frame: pl.DataFrame, country: str, year: int) -> dict:
     return rows.row(0, named=True)
 
 
-@pytest.mark.parametrize("slug", sorted(GRAPHER_SERIES))
+@pytest.mark.parametrize("slug", sorted(SERIES))
 def test_every_snapshot_chart_parses_with_both_countries_and_no_unknown_labels(slug, caplog):
     frame = parse_grapher_csv(snapshot_payload(slug), options_for(slug))
     validate_observations(frame)
@@ -115,7 +118,7 @@ def serve_quid(router, csv_answers=None):
 @respx.mock(base_url=BASE, assert_all_called=True)
 def test_fetcher_pairs_csv_with_metadata_for_the_vintage(respx_mock, fast_client):
     csv_route = serve_quid(respx_mock)
-    query = OwidQuery(slugs=(QUID,))
+    query = OwidQuery(series=SERIES, slugs=(QUID,))
     fetcher = OwidFetcher()
     with fast_client(OwidFetcher) as client:
         payloads = fetcher.extract(query, client)
@@ -132,7 +135,7 @@ def test_fetcher_429_then_success(respx_mock, fast_client):
     serve_quid(respx_mock, [httpx.Response(429, headers={"Retry-After": "3"}),
                             httpx.Response(200, content=snapshot_payload(QUID).content)])
     with fast_client(OwidFetcher) as client:
-        payloads = OwidFetcher().extract(OwidQuery(slugs=(QUID,)), client)
+        payloads = OwidFetcher().extract(OwidQuery(series=SERIES, slugs=(QUID,)), client)
     assert fast_client.sleeps == [3.0] and len(payloads) == 2
 
 
@@ -141,14 +144,14 @@ def test_fetcher_503_twice_then_success(respx_mock, fast_client):
     route = serve_quid(respx_mock, [httpx.Response(503), httpx.Response(503),
                                     httpx.Response(200, content=snapshot_payload(QUID).content)])
     with fast_client(OwidFetcher) as client:
-        OwidFetcher().extract(OwidQuery(slugs=(QUID,)), client)
+        OwidFetcher().extract(OwidQuery(series=SERIES, slugs=(QUID,)), client)
     assert route.call_count == 3
 
 
 @respx.mock(base_url=BASE)
 def test_fetcher_header_only_csv_is_empty_data(respx_mock, fast_client):
     serve_quid(respx_mock, [httpx.Response(200, text="Entity,Code,Year,Global total private investment in AI\n")])
-    query = OwidQuery(slugs=(QUID,))
+    query = OwidQuery(series=SERIES, slugs=(QUID,))
     fetcher = OwidFetcher()
     with fast_client(OwidFetcher) as client:
         payloads = fetcher.extract(query, client)
@@ -158,6 +161,6 @@ def test_fetcher_header_only_csv_is_empty_data(respx_mock, fast_client):
 
 def test_query_knows_only_catalogued_charts():
     with pytest.raises(ValueError):
-        OwidQuery(slugs=("life-expectancy",))
+        OwidQuery(series=SERIES, slugs=("life-expectancy",))
     with pytest.raises(ValueError):
         OwidQuery(format="json")
