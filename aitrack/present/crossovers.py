@@ -109,6 +109,21 @@ def question(record: CrossoverRow) -> str:
     return f"When does {challenger} pass {incumbent}?"
 
 
+def missing_data_text(entry: Any, has_values: bool, period: tuple[int, int] | None = None) -> str:
+    """Why an indicator has no estimate: too little data here, only a multi-year total, or no data here at all —
+    then which live source fills it (`aitrack refresh`), or that none does."""
+    if has_values or entry is None:
+        return "insufficient data"
+    if period is not None:
+        return f"a {period[0]}–{period[1]} total, not an annual series: shown and cited, never forecast"
+    from fetchers.registry import SOURCES
+
+    live = [ref.source for ref in entry.sources if ref.source in SOURCES and SOURCES[ref.source].kind == "live"]
+    if live:
+        return f"insufficient data: no data in this database; a live refresh of {', '.join(dict.fromkeys(live))} fills it"
+    return "insufficient data: no source here"
+
+
 def status_text(record: CrossoverRow) -> str:
     """The status in words; `likely_crossed` reads 'likely already passed (data end 2020)'."""
     status, horizon = record.status, record.horizon
@@ -183,6 +198,10 @@ def present(
     """The presentation of `records`, in their order (pure: every input is passed in)."""
     values = last_values(observations)
     values.update(dimension_last_values(dimension_scores))
+    periods = {
+        r["indicator"]: (int(r["year_start"]), int(r["year"]))
+        for r in observations.filter(pl.col("year_start") < pl.col("year")).iter_rows(named=True)
+    } if observations.height else {}  # fmt: skip
     run_times = run_times or {}
     units = dict(zip(observations["indicator"], observations["unit"])) if observations.height else {}
     rows = []
@@ -198,7 +217,11 @@ def present(
         rows.append(CrossoverView(
             subject=cx.subject, name=name, subject_kind=cx.subject_kind, pair=cx.pair, question=question(cx),
             leader_now=cx.leader_now, leader_since=cx.leader_since, data_end_year=cx.data_end_year,
-            status=cx.status, status_text=status_text(cx), median_year=cx.median_year, lo_80=cx.lo_80,
+            status=cx.status,
+            status_text=(missing_data_text(entry, bool(mine or theirs), periods.get(cx.subject))
+                         if cx.status == "insufficient_data"
+                         and cx.subject_kind == "indicator" else status_text(cx)),
+            median_year=cx.median_year, lo_80=cx.lo_80,
             hi_80=cx.hi_80, lo_95=cx.lo_95, hi_95=cx.hi_95, p_by_2030=cx.p_by.get(2030), p_by_2035=cx.p_by.get(2035),
             p_by_horizon=None if cx.p_after_horizon is None else 1.0 - cx.p_after_horizon,
             p_after_horizon=cx.p_after_horizon, p_crossed_by_now=cx.p_crossed_by_now, horizon=cx.horizon, unit=unit,
