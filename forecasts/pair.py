@@ -27,6 +27,7 @@ from forecasts.paths import (
 )
 from forecasts.registry import DEFAULT_MODELS
 from forecasts.scales import Bounds, SeriesScale, candidate_transforms
+from forecasts.selection import RunCalibration
 
 # Fewer points than this per country and nothing is forecast (a random walk with drift needs two changes).
 MIN_POINTS_ANY = 3
@@ -73,6 +74,10 @@ class ForecastConfig:
     # Another scale must beat the spec's preferred scale (the catalog's unit-based choice) by this share of its
     # backtest score: the catalog's knowledge is the prior, the backtest overrides it on clear evidence.
     scale_margin: float = 0.1
+    # Which backtest errors calibrate each scale's intervals (batch.calibrate_and_choose) and the shortest
+    # backtest window whose errors count; the alternatives are weighed in docs/benchmark_variants.md.
+    calibration_pool: Literal["every_scale", "chosen_scale"] = "every_scale"
+    min_calibration_train: int = 0
     growth_guard: bool = True  # hold the median's yearly change to what the history justifies (batch.growth_guard)
     long_run_damping: float = 0.8  # the median's yearly change shrinks by this factor a year past backtest_horizon
     workers: int = 2  # statsforecast n_jobs
@@ -265,7 +270,7 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
         simulated = model_scale_paths(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps], fit.outer[:steps],
                                       shocks[country][:, :steps])
         country_paths = np.empty((config.n_paths, path_years.size))
-        country_paths[:, ahead] = fit.transform.inverse(simulated)
+        country_paths[:, ahead] = fit.transform.inverse_around(simulated, fit.mean[:steps])
         # Years this country has already reported (the other has not yet): its known value in every path.
         known = dict(zip(p.raw[country][0].tolist(), p.raw[country][1].tolist()))
         country_paths[:, ~ahead] = np.array([known.get(y, np.nan) for y in path_years[~ahead].tolist()])[None, :]
@@ -274,8 +279,8 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
         selected[country] = "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
         # The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
         # (the paths' own quantiles differ from them only by Monte Carlo noise).
-        quantiles = fit.transform.inverse(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
-                                                             fit.outer[:steps], QUANTILES))
+        quantiles = fit.transform.inverse_around(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
+                                                                    fit.outer[:steps], QUANTILES), fit.mean[:steps])
         weights_text = json.dumps(meta[country]["weights"], sort_keys=True)
         score = _chosen_score(fit.choice)
         for column, year in enumerate(path_years[ahead].tolist()):
@@ -305,9 +310,17 @@ def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConf
     optional `as_of` (later years are dropped before anything else). Output: one PairForecast per job with
     forecast rows (median and 80/95 % quantiles of the paths, chosen scale, weights, widening), joint paths to
     `config.horizon_year`, fit metadata per country, and `crossover()`. The interval calibration pools the
-    backtest errors of every series in the batch, so a run's subjects are best forecast in one call.
+    backtest errors of every series in the batch, so a run's subjects are best forecast in one call
+    (`forecast_run` with a reference calibration makes each subject's forecast independent of the others).
     Reproducible: the same jobs, config and seed give the same output whatever `config.workers`.
     """
+    return forecast_run(jobs, config)[0]
+
+
+def forecast_run(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfig(),
+                 reference: RunCalibration | None = None) -> tuple[list[PairForecast], RunCalibration | None]:
+    """`forecast_many`, also returning the run's interval calibration (None without any series), calibrated
+    against `reference` instead of the run's own pooled errors when one is given (batch.calibrate_and_choose)."""
     jobs = [j if isinstance(j, ForecastJob) else ForecastJob(*j) for j in jobs]
     all_series: list[PreparedSeries] = []
     prepared = [_prepare_job(job, all_series) for job in jobs]
@@ -317,8 +330,9 @@ def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConf
             end = int(_path_years(p, config)[-1])
             for country, index in p.series.items():
                 steps_needed[index] = end - int(p.raw[country][0][-1])
-    fits, _ = fit_series(all_series, steps_needed, config) if all_series else ([], None)
-    return [_insufficient(p, config) if p.error is not None else _assemble(p, fits, config) for p in prepared]
+    fits, calibration = fit_series(all_series, steps_needed, config, reference) if all_series else ([], None)
+    results = [_insufficient(p, config) if p.error is not None else _assemble(p, fits, config) for p in prepared]
+    return results, calibration
 
 
 def forecast_pair(

@@ -54,7 +54,8 @@ def forecast(
         for note in notes:
             err_console.print(f"[yellow]warning:[/yellow] {subject}: {note}", highlight=False)
     render.emit(result.forecasts, fmt, out)
-    err_console.print(f"run {result.run_id} ({result.kind}, {result.seconds:.1f} s)")
+    err_console.print(f"run {result.run_id} ({result.kind}, {result.seconds:.1f} s); intervals calibrated on "
+                      f"{result.calibrated_on}")
 
 
 @app.command()

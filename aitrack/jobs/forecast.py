@@ -42,6 +42,7 @@ class ForecastOutcome:
     warnings: dict[str, list[str]]
     seconds: float
     details: dict[str, dict] = field(default_factory=dict)  # per subject: model choice, residual correlation
+    calibrated_on: str = "this run"  # whose backtest errors calibrate the intervals: this run or an official run
 
 
 def _code_version() -> str:
@@ -187,6 +188,23 @@ def dimension_build(measured: pl.DataFrame, dimensions: dict[str, object], catal
     return pl.concat([keep, added]).sort("dimension", "year")
 
 
+def _reference_calibration(reader: Reader, kind: str, pair: tuple[str, str]):
+    """An ad-hoc run's reference: the latest official run's calibration for the pair by this code version (so that
+    a subject forecast alone gets the intervals it has in the official run); None for official and as-of runs."""
+    from forecasts import RunCalibration
+
+    if kind != "adhoc":
+        return None, "this run"
+    stored = reader.official_calibration(pair=pair_label(pair), code_version=_code_version())
+    if stored is None:
+        return None, "this run (no official run of this pair by this version to calibrate against)"
+    run_id, data = stored
+    try:
+        return RunCalibration.from_json(data), f"official run {run_id}"
+    except ValueError as exc:
+        return None, f"this run (official run {run_id}'s calibration unreadable: {exc})"
+
+
 @_locked_when_official
 def forecast_subjects(
     reader: Reader,
@@ -206,7 +224,7 @@ def forecast_subjects(
     """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run
     when a writer is given (official only when asked: ad-hoc runs never replace what the views show). An official
     run also publishes the dimension scores with their nowcast years."""
-    from forecasts import ForecastConfig, ForecastJob, forecast_many
+    from forecasts import ForecastConfig, ForecastJob, forecast_run
     from indicators.composites import dimension_scores, pair_shares
 
     t0 = time.perf_counter()
@@ -224,7 +242,10 @@ def forecast_subjects(
                     .select("country", "year", "value"), spec=series_spec(catalog.get(i)), pair=pair, as_of=as_of)
         for i in needed
     ]  # fmt: skip
-    results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
+    kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
+    reference, calibrated_on = _reference_calibration(reader, kind, pair)
+    batch, calibration = forecast_run(jobs, config, reference)
+    results = {job.spec.subject: res for job, res in zip(jobs, batch)}
 
     out = _Outputs()
     for indicator in wanted_ind:
@@ -234,7 +255,6 @@ def forecast_subjects(
         _dimension_outputs(out, dimension, results, shares, catalog, config, pair)
     table = _forecast_table(out.frames, config.current_year)
     run_id = str(uuid.uuid4())
-    kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
     crossovers = [replace(cx, run_id=run_id) for cx in out.crossovers]
     if writer is not None:
         fingerprint = data_fingerprint(observations)
@@ -250,7 +270,10 @@ def forecast_subjects(
                                   "indicators": wanted_ind, "dimensions": wanted_dim,
                                   "horizon_year": config.horizon_year, "current_year": config.current_year,
                                   # per series: chosen scale, model weights, widening, backtest scores
-                                  "fits": {i: results[i].fits for i in wanted_ind}},
+                                  "fits": {i: results[i].fits for i in wanted_ind},
+                                  # the interval calibration used, and where it came from
+                                  "calibration": calibration.to_json() if calibration is not None else None,
+                                  "calibrated_on": calibrated_on},
                 "duration_s": time.perf_counter() - t0,
             },
             forecasts=table, crossovers=crossovers, details=out.details,
@@ -262,7 +285,8 @@ def forecast_subjects(
             ).with_columns(pl.lit(pair_label(pair)).alias("pair"))
             writer.save_dimension_scores(published, build_id=run_id, fingerprint=fingerprint)
     return ForecastOutcome(run_id=run_id, kind=kind, as_of=as_of, forecasts=table, crossovers=crossovers,
-                           warnings=out.warnings, seconds=time.perf_counter() - t0, details=out.details)  # fmt: skip
+                           warnings=out.warnings, seconds=time.perf_counter() - t0, details=out.details,
+                           calibrated_on=calibrated_on)  # fmt: skip
 
 
 def backtest_subjects(

@@ -3,6 +3,7 @@ forecast or a backtest is stored but never replaces it."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from aitrack.jobs import forecast
@@ -45,3 +46,27 @@ def test_a_published_run_replaces_the_official_one(slice_db):
     assert by_subject["ai_papers"] == published.run_id
     # Subjects the new official run did not cover keep their latest official estimate.
     assert by_subject["gerd_pct_gdp"] == summary.current_run_id
+
+
+def test_an_ad_hoc_forecast_of_one_subject_matches_the_official_run(slice_db):
+    """Run-independent intervals: alone, a subject is calibrated against the official run's stored calibration, so
+    an analyst's `aitrack forecast -i ai_papers` gives the rows the dashboard shows (same data, seed and paths)."""
+    reader, writer, summary = slice_db
+    catalog = current_catalog(reader)
+    official = forecast.forecast_subjects(reader, writer, catalog, n_paths=300, workers=1, official=True)
+    alone = forecast.forecast_subjects(reader, writer, catalog, indicators=["ai_papers"], n_paths=300, workers=1)
+    assert alone.calibrated_on == f"official run {official.run_id}"
+    mine = alone.forecasts.filter(pl.col("subject") == "ai_papers")
+    theirs = official.forecasts.filter(pl.col("subject") == "ai_papers").select(mine.columns)
+    assert mine.height > 0 and mine.equals(theirs)
+    # Without the reference, the same subject pools only its own two series' backtest errors: other intervals.
+    stored = next(r for r in reader.forecast_runs() if r["id"] == official.run_id)["configuration"]
+    assert stored["calibrated_on"] == "this run" and set(stored["calibration"]["by_scale"]) <= {"level", "log", "logit"}
+
+
+def test_an_ad_hoc_run_without_an_official_one_says_it_calibrated_on_itself(slice_db):
+    reader, writer, _ = slice_db
+    # No official run exists for this pair: the run pools its own series and says so.
+    alone = forecast.forecast_subjects(reader, writer, current_catalog(reader), indicators=["ai_papers"],
+                                       n_paths=200, workers=1, pair=("IND", "CHN"))  # fmt: skip
+    assert alone.calibrated_on.startswith("this run (no official run of this pair")
