@@ -324,8 +324,15 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
             series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
             weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
         history = final_windows[i]
+        # A short series' trend rests on a few backtest forecasts of at most a few years: it is damped from the
+        # first forecast year instead of after the backtested horizon.
+        short = int(s.observed.sum()) < config.min_points_full
+        damp_after = 0 if short else config.backtest_horizon
         guarded, cap = (mean, None) if not config.growth_guard else growth_guard(
-            float(history[-1]), mean, history, damp_after=config.backtest_horizon, damping=config.long_run_damping)
+            float(history[-1]), mean, history, damp_after=damp_after, damping=config.long_run_damping)
+        if short and config.growth_guard:
+            series_notes.append(f"short series: the median's trend damped by {config.long_run_damping:g} a year from "
+                                "the first forecast year")
         if cap is not None:
             series_notes.append(f"growth guard: the median's yearly change held within ±{cap:.3g} on the "
                                 f"{s.transforms[t].scale} scale (the history's mean change + 2 se)")
