@@ -48,7 +48,8 @@ class PanelForecast:
         return sorted(self.fits)
 
 
-def _panel_history(history: pl.DataFrame, as_of: int | None) -> pl.DataFrame:
+def panel_history(history: pl.DataFrame, as_of: int | None = None) -> pl.DataFrame:
+    """country, year, value of history kinds up to `as_of`, countries only (no aggregates), one value per year."""
     if "value_kind" in history.columns:
         history = history.filter(pl.col("value_kind").is_in(HISTORY_KINDS))
     frame = history.select(pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int64),
@@ -78,7 +79,7 @@ def forecast_panel(
     country has already observed holds its known value in every path. Reproducible for the same seed.
     """
     min_points = config.min_points_full if min_points is None else min_points
-    frame = _panel_history(history, as_of)
+    frame = panel_history(history, as_of)
     last, skipped, raw = {}, {}, {}
     for (country,), rows in frame.partition_by("country", as_dict=True, maintain_order=True).items():
         years, values = rows["year"].to_numpy(), rows["value"].to_numpy()
