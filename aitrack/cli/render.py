@@ -125,9 +125,9 @@ def print_wide(table: Table) -> None:
         console.width = before
 
 
-def dimensions_table(scores: pl.DataFrame) -> Table:
+def dimensions_table(scores: pl.DataFrame, pair: tuple[str, str] = DEFAULT_PAIR) -> Table:
     """The latest scored year per dimension: score, 80% band, coverage, leader."""
-    table = Table(title="Dimensions (challenger's pair share; 0.5 = parity)")
+    table = Table(title=f"Dimensions ({pair[0]}'s share of {pair[0]} + {pair[1]}; 0.5 = parity)")
     for col in ("dimension", "year", "score", "80% band", "coverage", "leader", "status"):
         table.add_column(col)
     for dimension in DIMENSION_NAMES:
