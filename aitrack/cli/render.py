@@ -286,7 +286,8 @@ def race_tables(outcome: Any, name: str) -> list[Table]:
         table = Table(
             title=f"{RACE_DEFINITION.format(year=year)}: {escape(name)}, {outcome.n_paths:,} joint sample paths",
             caption="Bold: the row trails the column on the latest data, so the cell is P(it has passed by then and is "
-                    "still ahead); plain: P(the row is still ahead). Row + mirror cell = 100%.",
+                    "still ahead); plain: P(the row is still ahead). A cell and its mirror add to 100% less the paths "
+                    "on which the two are equal (listed below when any are).",
             box=box.SIMPLE_HEAD, padding=(0, 1),
         )  # fmt: skip
         table.add_column("country (latest)", no_wrap=True)
@@ -314,6 +315,13 @@ def race_tables(outcome: Any, name: str) -> list[Table]:
 def race_notes(outcome: Any) -> list[str]:
     """The lines under the matrices: countries without a forecast, stale data left out, the correlation used."""
     lines = [f"no forecast for {c}: {why} (its cells are n/a)" for c, why in outcome.missing.items()]
+    if not outcome.forecast:
+        lines.insert(0, f"none of the top {len(outcome.countries)} countries has a forecast: no matrix")
+    for year in outcome.matrices:
+        tie = outcome.max_tie(year)
+        if tie >= 0.005:
+            lines.append(f"{year}: up to {tie:.0%} of paths have two countries at the same value (e.g. both at the "
+                         "indicator's lower bound): a cell and its mirror then add to less than 100%")
     if outcome.stale:
         from forecasts.race import RECENT_WITHIN_YEARS
 

@@ -19,7 +19,9 @@ from indicators.catalog import Catalog
 # Rows of the panel's forecast table: the pair table's columns (pair is empty: no pair is compared) and the data end.
 PANEL_COLUMNS = tuple(c for c in FORECAST_COLUMNS if c != "pair") + ("last_year", "last_value")
 # The race's long rows (JSON `cells`, CSV): P(row ahead of column in year), and whether row is ahead on the latest data.
-RACE_CELL_COLUMNS = ("indicator", "year", "row", "column", "p_row_ahead", "row_ahead_now")
+# p_tie: paths on which the two are equal that year (both at a bound such as 0), so p_row_ahead(i, j) + p_row_ahead(j, i)
+# + p_tie = 1.
+RACE_CELL_COLUMNS = ("indicator", "year", "row", "column", "p_row_ahead", "p_tie", "row_ahead_now")
 
 
 @dataclass
@@ -49,6 +51,14 @@ class RaceOutcome:
     n_paths: int
     seconds: float
 
+    def max_tie(self, year: int) -> float:
+        """The largest share of paths on which two of the countries are equal in `year` (0 when none are)."""
+        matrix = self.matrices[year]
+        if matrix.shape[0] < 2:
+            return 0.0
+        ties = 1.0 - matrix - matrix.T
+        return float(max(0.0, np.nanmax(ties)))
+
     def cells(self) -> list[dict]:
         """Long rows, one per (year, row, column) of the forecast countries: the JSON and CSV bodies."""
         out = []
@@ -57,7 +67,8 @@ class RaceOutcome:
                 for j, column in enumerate(self.forecast):
                     if i == j:
                         continue
-                    values = (self.indicator, year, row, column, round(float(matrix[i, j]), 4),
+                    tie = max(0.0, 1.0 - float(matrix[i, j]) - float(matrix[j, i]))
+                    values = (self.indicator, year, row, column, round(float(matrix[i, j]), 4), round(tie, 4),
                               bool(self.ahead_now[i, j]))
                     out.append(dict(zip(RACE_CELL_COLUMNS, values)))
         return out
