@@ -16,8 +16,15 @@ import polars as pl
 
 from contracts.kinds import HISTORY_KINDS
 from forecasts.batch import SeriesFit, fit_series
-from forecasts.pair import FORECAST_SCHEMA, ForecastConfig, SeriesSpec, fit_metadata, forecast_rows, prepare_series, \
-    selected_label
+from forecasts.pair import (
+    FORECAST_SCHEMA,
+    ForecastConfig,
+    SeriesSpec,
+    fit_metadata,
+    forecast_rows,
+    prepare_series,
+    selected_label,
+)
 from forecasts.paths import (
     correlated_normals,
     model_scale_paths,
