@@ -150,7 +150,7 @@ def _pair_history(history: pl.DataFrame, pair: tuple[str, str], as_of: int | Non
     return frame.sort("country", "year")
 
 
-def _prepare(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[PreparedSeries, list[str]]:
+def prepare_series(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[PreparedSeries, list[str]]:
     transforms, notes = candidate_transforms(values, Bounds.of(spec.bounds), spec.scale, spec.preferred_scale)
     grid = np.arange(years[0], years[-1] + 1)
     observed = np.isin(grid, years)
@@ -188,7 +188,7 @@ def _prepare_job(job: ForecastJob, all_series: list[PreparedSeries]) -> _Prepare
     pending = []
     for country in job.pair:
         try:
-            series, notes = _prepare(*prepared.raw[country], job.spec)
+            series, notes = prepare_series(*prepared.raw[country], job.spec)
         except ValueError as exc:
             prepared.error = [f"{country}: {exc}"]
             return prepared
@@ -242,6 +242,30 @@ def _chosen_score(choice) -> float | None:
     return None
 
 
+def selected_label(fit: SeriesFit) -> str:
+    """The model column of a series' rows: its one model, or "weighted"."""
+    return "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
+
+
+def forecast_rows(country: str, fit: SeriesFit, years: np.ndarray, model: str, weights: dict) -> list[dict]:
+    """One country's FORECAST_SCHEMA rows for `years` (its steps 1..len(years) ahead).
+
+    The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
+    (the paths' own quantiles differ from them only by Monte Carlo noise).
+    """
+    steps = len(years)
+    quantiles = fit.transform.inverse_around(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
+                                                                fit.outer[:steps], QUANTILES), fit.mean[:steps])
+    weights_text = json.dumps(weights, sort_keys=True)
+    score = _chosen_score(fit.choice)
+    return [{
+        "country": country, "model": model, "year": int(year),
+        **{name: float(quantiles[k, column]) for k, name in enumerate(QUANTILE_NAMES)},
+        "scale": fit.choice.scale, "weights": weights_text, "widening_80": float(fit.inner[column]),
+        "widening_95": float(fit.outer[column]), "backtest_score": score,
+    } for column, year in enumerate(np.asarray(years).tolist())]  # fmt: skip
+
+
 def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> PairForecast:
     job, pair = p.job, p.job.pair
     order = canonical_order(p.raw)  # streams go in data order, so swapping the countries' data swaps nothing else
@@ -276,20 +300,8 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
         country_paths[:, ~ahead] = np.array([known.get(y, np.nan) for y in path_years[~ahead].tolist()])[None, :]
         paths[country] = country_paths
         meta[country] = fit_metadata(fit, steps)
-        selected[country] = "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
-        # The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
-        # (the paths' own quantiles differ from them only by Monte Carlo noise).
-        quantiles = fit.transform.inverse_around(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
-                                                                    fit.outer[:steps], QUANTILES), fit.mean[:steps])
-        weights_text = json.dumps(meta[country]["weights"], sort_keys=True)
-        score = _chosen_score(fit.choice)
-        for column, year in enumerate(path_years[ahead].tolist()):
-            rows.append({
-                "country": country, "model": selected[country], "year": int(year),
-                **{name: float(quantiles[k, column]) for k, name in enumerate(QUANTILE_NAMES)},
-                "scale": fit.choice.scale, "weights": weights_text, "widening_80": float(fit.inner[column]),
-                "widening_95": float(fit.outer[column]), "backtest_score": score,
-            })  # fmt: skip
+        selected[country] = selected_label(fit)
+        rows += forecast_rows(country, fit, path_years[ahead], selected[country], meta[country]["weights"])
     names = {selected[c] for c in pair}
     label = names.pop() if len(names) == 1 else ",".join(f"{c}={selected[c]}" for c in pair)
     return PairForecast(

@@ -71,6 +71,16 @@ def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
                       lower_is_better=entry.direction == "lower_is_better")
 
 
+def checked_pair(pair: tuple[str, str]) -> tuple[str, str]:
+    """The pair, or a UsageError (exit 2, one line) when a side is neither a country nor an accepted aggregate."""
+    from indicators.countries import validate_pair
+
+    try:
+        return validate_pair(tuple(pair))
+    except ValueError as exc:
+        raise UsageError(f"bad pair: {exc}") from None
+
+
 def pair_indicators(catalog: Catalog) -> list[str]:
     return [e.id for e in catalog if e.comparison == "pair"]
 
@@ -229,7 +239,14 @@ def forecast_subjects(
 
     t0 = time.perf_counter()
     _check_subjects(catalog, indicators, dimensions)
+    pair = checked_pair(pair)
     observations = history_observations(reader, as_of=as_of)
+    if pair != DEFAULT_PAIR:
+        from indicators.derive import rederive_for_pair
+
+        # The stored pair-dependent series (states closer to CHN's democracy level than to USA's) answer the default
+        # pair's question: another pair gets its own.
+        observations = rederive_for_pair(observations, catalog, pair)
     if indicators is None and dimensions is None:
         wanted_ind, wanted_dim = pair_indicators(catalog), list(DIMENSION_NAMES)
     else:
