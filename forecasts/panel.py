@@ -16,6 +16,7 @@ import polars as pl
 
 from contracts.kinds import HISTORY_KINDS
 from forecasts.batch import SeriesFit, fit_series
+from forecasts.selection import RunCalibration
 from forecasts.pair import (
     FORECAST_SCHEMA,
     ForecastConfig,
@@ -76,9 +77,11 @@ def panel_history(history: pl.DataFrame, as_of: int | None = None) -> pl.DataFra
 def forecast_panel(
     history: pl.DataFrame, spec: SeriesSpec, config: ForecastConfig = ForecastConfig(), *,
     min_points: int | None = None, joint: Sequence[str] = (), as_of: int | None = None,
+    reference: RunCalibration | None = None,
 ) -> PanelForecast:
     """Forecast every country of `history` (country, year, value; one indicator) with at least `min_points`
-    observations (default `config.min_points_full`): one batch, so the interval calibration pools the whole panel.
+    observations (default `config.min_points_full`): one batch, so the interval calibration pools the whole panel —
+    or, with a `reference` (an official run's calibration), every country is calibrated against it instead.
 
     For the countries in `joint` that were forecast, joint sample paths on one grid of years (from the earliest of
     their last observed years + 1 to `config.horizon_year` or beyond): shocks correlated by
@@ -111,7 +114,7 @@ def forecast_panel(
     lasts = [last[c][0] for c in (wanted or order)]
     end = max(max(lasts, default=config.horizon_year) + config.horizon, config.horizon_year)
     steps = [end - last[c][0] for c in order]
-    fits: list[SeriesFit] = fit_series(prepared, steps, config)[0] if prepared else []
+    fits: list[SeriesFit] = fit_series(prepared, steps, config, reference)[0] if prepared else []
     fit_of = dict(zip(order, fits))
     rows, meta = [], {}
     for country in order:

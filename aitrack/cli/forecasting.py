@@ -58,7 +58,8 @@ def _world_panel(indicator, countries_text, as_of, horizon, paths, seed, fmt, ou
         frames.append(outcome.forecasts)
         n_done = outcome.forecasts["country"].n_unique()
         err_console.print(f"{ind}: {n_done} of {outcome.n_countries} countries forecast in {outcome.seconds:.1f} s; "
-                          f"{len(outcome.skipped)} without a forecast", highlight=False)  # fmt: skip
+                          f"{len(outcome.skipped)} without a forecast; intervals calibrated on "
+                          f"{outcome.calibrated_on}", highlight=False)  # fmt: skip
         for country, why in sorted(outcome.skipped.items()):
             err_console.print(f"[yellow]no forecast:[/yellow] {ind} {country}: {why}", highlight=False)
     render.emit(pl.concat(frames), fmt, out)

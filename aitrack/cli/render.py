@@ -331,6 +331,7 @@ def race_notes(outcome: Any) -> list[str]:
         upper = outcome.correlation[np.triu_indices(len(outcome.forecast), k=1)]
         lines.append(f"correlation of one-year changes: shrunk toward the panel mean {outcome.correlation_target:.2f}; "
                      f"range {upper.min():.2f} to {upper.max():.2f}")  # fmt: skip
+    lines.append(f"intervals calibrated on {outcome.calibrated_on}")
     lines.append(f"{outcome.seconds:.1f} s; computed on demand, not stored")
     return lines
 

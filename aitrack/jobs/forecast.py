@@ -198,21 +198,25 @@ def dimension_build(measured: pl.DataFrame, dimensions: dict[str, object], catal
     return pl.concat([keep, added]).sort("dimension", "year")
 
 
-def _reference_calibration(reader: Reader, kind: str, pair: tuple[str, str]):
-    """An ad-hoc run's reference: the latest official run's calibration for the pair by this code version (so that
-    a subject forecast alone gets the intervals it has in the official run); None for official and as-of runs."""
+def reference_calibration(reader: Reader, kind: str, pair: tuple[str, str]):
+    """An ad-hoc run's reference: the calibration of the latest official run by this code version for the pair, else
+    for the default pair (so that a subject forecast alone, for another pair or for the world panel, gets intervals
+    calibrated on the whole catalog rather than on its own few series); (None, "this run") for official and as-of
+    runs. Returns (RunCalibration or None, where the calibration came from)."""
     from forecasts import RunCalibration
 
     if kind != "adhoc":
         return None, "this run"
-    stored = reader.official_calibration(pair=pair_label(pair), code_version=_code_version())
-    if stored is None:
-        return None, "this run (no official run of this pair by this version to calibrate against)"
-    run_id, data = stored
-    try:
-        return RunCalibration.from_json(data), f"official run {run_id}"
-    except ValueError as exc:
-        return None, f"this run (official run {run_id}'s calibration unreadable: {exc})"
+    for candidate in dict.fromkeys((pair, DEFAULT_PAIR)):
+        stored = reader.official_calibration(pair=pair_label(candidate), code_version=_code_version())
+        if stored is None:
+            continue
+        run_id, data = stored
+        try:
+            return RunCalibration.from_json(data), f"official run {run_id} ({pair_label(candidate)})"
+        except ValueError as exc:
+            return None, f"this run (official run {run_id}'s calibration unreadable: {exc})"
+    return None, "this run (no official run by this version to calibrate against)"
 
 
 @_locked_when_official
@@ -260,7 +264,7 @@ def forecast_subjects(
         for i in needed
     ]  # fmt: skip
     kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
-    reference, calibrated_on = _reference_calibration(reader, kind, pair)
+    reference, calibrated_on = reference_calibration(reader, kind, pair)
     batch, calibration = forecast_run(jobs, config, reference)
     results = {job.spec.subject: res for job, res in zip(jobs, batch)}
 

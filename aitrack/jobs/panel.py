@@ -11,7 +11,8 @@ import numpy as np
 import polars as pl
 
 from aitrack.errors import UsageError
-from aitrack.jobs.forecast import FORECAST_COLUMNS, history_observations, series_spec
+from aitrack.jobs.forecast import FORECAST_COLUMNS, history_observations, reference_calibration, series_spec
+from contracts.pair import DEFAULT_PAIR
 from contracts.records import COMMON_HORIZON_YEAR, REPORT_YEARS
 from db.read import Reader
 from indicators.catalog import Catalog
@@ -32,6 +33,7 @@ class PanelOutcome:
     n_countries: int  # countries with any history
     seconds: float
     notes: dict[str, list[str]] = field(default_factory=dict)
+    calibrated_on: str = "this run"  # the official run whose calibration the panel used, or the panel itself
 
 
 @dataclass
@@ -50,6 +52,7 @@ class RaceOutcome:
     correlation_target: float
     n_paths: int
     seconds: float
+    calibrated_on: str = "this run"
 
     def max_tie(self, year: int) -> float:
         """The largest share of paths on which two of the countries are equal in `year` (0 when none are)."""
@@ -100,7 +103,9 @@ def forecast_countries(reader: Reader, catalog: Catalog, indicator: str, *, coun
     history, entry = _indicator_history(reader, catalog, indicator, as_of)
     if countries is not None:
         history = history.filter(pl.col("country").is_in(list(countries)))
-    result = forecast_panel(history, series_spec(entry), _config(horizon, n_paths, seed, workers), as_of=as_of)
+    reference, calibrated_on = reference_calibration(reader, "adhoc" if as_of is None else "backtest", DEFAULT_PAIR)
+    result = forecast_panel(history, series_spec(entry), _config(horizon, n_paths, seed, workers), as_of=as_of,
+                            reference=reference)
     last = pl.DataFrame([{"country": c, "last_year": y, "last_value": v} for c, (y, v) in result.last.items()],
                         schema={"country": pl.String, "last_year": pl.Int64, "last_value": pl.Float64})  # fmt: skip
     table = result.forecasts.with_columns(pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind"))
@@ -109,7 +114,7 @@ def forecast_countries(reader: Reader, catalog: Catalog, indicator: str, *, coun
     if countries is not None:
         skipped.update({c: "no data" for c in countries if c not in result.last})
     return PanelOutcome(indicator=indicator, forecasts=table, skipped=skipped, n_countries=len(result.last),
-                        seconds=time.perf_counter() - t0, notes=result.notes)  # fmt: skip
+                        seconds=time.perf_counter() - t0, notes=result.notes, calibrated_on=calibrated_on)  # fmt: skip
 
 
 def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, years: Sequence[int] = REPORT_YEARS,
@@ -130,7 +135,9 @@ def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, yea
     ranked, stale = top_by_latest(latest, top, lower)
     if not ranked:
         raise UsageError(f"{indicator}: no country has data")
-    result = forecast_panel(history, series_spec(entry), _config(15, n_paths, seed, workers), joint=ranked)
+    reference, calibrated_on = reference_calibration(reader, "adhoc", DEFAULT_PAIR)
+    result = forecast_panel(history, series_spec(entry), _config(15, n_paths, seed, workers), joint=ranked,
+                            reference=reference)
     forecast = [c for c in ranked if c in result.paths]
     missing = {c: result.skipped.get(c, "not forecast") for c in ranked if c not in result.paths}
     matrices: dict[int, np.ndarray] = {}
@@ -146,4 +153,5 @@ def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, yea
         indicator=indicator, unit=entry.unit, lower_is_better=lower, countries=ranked, latest=latest, forecast=forecast,
         missing=missing, stale=stale, matrices=matrices, ahead_now=now, correlation=result.correlation,
         correlation_target=result.correlation_target, n_paths=n_paths, seconds=time.perf_counter() - t0,
+        calibrated_on=calibrated_on,
     )  # fmt: skip
