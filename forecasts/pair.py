@@ -27,7 +27,7 @@ from forecasts.paths import (
 )
 from forecasts.registry import DEFAULT_MODELS
 from forecasts.scales import Bounds, SeriesScale, candidate_transforms
-from forecasts.selection import RunCalibration
+from forecasts.selection import WEIGHT_POWER, RunCalibration
 
 # Fewer points than this per country and nothing is forecast (a random walk with drift needs two changes).
 MIN_POINTS_ANY = 3
@@ -61,7 +61,7 @@ class ForecastConfig:
     seed: int = 0
     models: tuple[str, ...] = DEFAULT_MODELS
     selection: Literal["comb", "best", "weighted"] = "weighted"
-    weight_power: float = 2.0
+    weight_power: float = WEIGHT_POWER
     cross_fit: bool = True
     series_prior: float = 40.0  # a series' own backtest errors weigh against this many pooled ones
     only_widen: bool = True  # a series' own backtest may widen its intervals beyond the pooled calibration, not narrow
