@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from aitrack.errors import UsageError
+from aitrack.executors import forecast_executor
 from contracts.dimensions import DIMENSION_NAMES
 from contracts.intervals import FORECAST_VALUE_COLUMNS
 from contracts.kinds import HISTORY_KINDS
@@ -202,10 +203,12 @@ def forecast_subjects(
     workers: int = 2,
     official: bool = False,
     pair: tuple[str, str] = DEFAULT_PAIR,
+    executor: str | None = None,
 ) -> ForecastOutcome:
     """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run
     when a writer is given (official only when asked: ad-hoc runs never replace what the views show). An official
-    run also publishes the dimension scores with their nowcast years."""
+    run also publishes the dimension scores with their nowcast years. `executor`: where the batch's fits run
+    (`local` or `dask://host:port`); None → the `AITRACK_EXECUTOR` setting."""
     from forecasts import ForecastConfig, ForecastJob, forecast_many
     from indicators.composites import dimension_scores, pair_shares
 
@@ -224,7 +227,12 @@ def forecast_subjects(
                     .select("country", "year", "value"), spec=series_spec(catalog.get(i)), pair=pair, as_of=as_of)
         for i in needed
     ]  # fmt: skip
-    results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config))}
+    if executor is None:
+        from aitrack.settings import load_settings
+
+        executor = load_settings().executor
+    with forecast_executor(executor) as runner:
+        results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config, runner))}
 
     out = _Outputs()
     for indicator in wanted_ind:
