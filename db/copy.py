@@ -26,6 +26,8 @@ PLAN = "_observation_plan"
 REVISIONS = "_observation_revision"
 # Rows per block of CSV text handed to COPY (bounds the memory of one block at ~100 MB for 1M rows).
 COPY_BLOCK_ROWS = 200_000
+# Memory for the sorts and hashes of one bulk write (a 1M-row frame's classification fits in it).
+WORK_MEM = "256MB"
 # Frame column → observation column, in COPY order.
 COLUMNS: dict[str, str] = {
     "indicator": "indicator_id", "country": "country", "year": "year", "year_start": "year_start",
@@ -46,7 +48,9 @@ def _create_stage(cursor) -> None:
     columns = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in COLUMNS.values())
     for table in (STAGE, PLAN, REVISIONS):
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
-    cursor.execute(f"CREATE TEMP TABLE {STAGE} (ord bigint PRIMARY KEY, {columns}) ON COMMIT DROP")
+    # The sorts and hash tables of one bulk write stay in memory (this transaction only).
+    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    cursor.execute(f"CREATE TEMP TABLE {STAGE} (ord bigint, {columns}) ON COMMIT DROP")
 
 
 def _copy_frame(cursor, frame: pl.DataFrame) -> None:
@@ -61,29 +65,35 @@ def _copy_frame(cursor, frame: pl.DataFrame) -> None:
 
 def _classify(cursor, fetch_run_id: int | None) -> None:
     """One row per staged row: its action (add | revise | revise_same_vintage | unchanged) and whether this run
-    already stored its key."""
+    already stored its key. Keys never stored are added without aggregating anything (a first load is all of them);
+    the others are judged on every stored vintage of their key."""
     on_key = " AND ".join(f"o.{c} = s.{c}" for c in _KEY)
     cursor.execute(f"ANALYZE {STAGE}")
     cursor.execute(
         f"""
         CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS
+        SELECT s.ord, false AS this_run, 'add'::text AS action FROM {STAGE} s
+        WHERE NOT EXISTS (SELECT 1 FROM observation o WHERE {on_key})
+        """
+    )  # fmt: skip
+    cursor.execute(
+        f"""
+        INSERT INTO {PLAN} (ord, this_run, action)
         WITH stored AS (
             SELECT s.ord, s.value,
                    coalesce(bool_or(o.fetch_run_id = %(run)s::bigint), false) AS this_run,
-                   coalesce(bool_or(o.vintage = s.vintage), false) AS same_vintage,
+                   bool_or(o.vintage = s.vintage) AS same_vintage,
                    coalesce(bool_or(split_part(o.vintage, '#', 1) = s.vintage AND {_isclose('o.value', 's.value')}),
                             false) AS family_equal,
-                   (array_agg(o.value ORDER BY o.vintage COLLATE "C" DESC, o.id DESC)
-                        FILTER (WHERE o.id IS NOT NULL))[1] AS latest_value
-            FROM {STAGE} s LEFT JOIN observation o ON {on_key}
+                   (array_agg(o.value ORDER BY o.vintage COLLATE "C" DESC, o.id DESC))[1] AS latest_value
+            FROM {STAGE} s JOIN observation o ON {on_key}
             GROUP BY s.ord, s.value
         )
         SELECT ord, this_run,
                CASE WHEN same_vintage AND family_equal THEN 'unchanged'
                     WHEN same_vintage THEN 'revise_same_vintage'
-                    WHEN latest_value IS NULL THEN 'add'
                     WHEN {_isclose('latest_value', 'value')} THEN 'unchanged'
-                    ELSE 'revise' END AS action
+                    ELSE 'revise' END
         FROM stored
         """,
         {"run": fetch_run_id},
@@ -120,26 +130,24 @@ def _name_same_day_revisions(cursor) -> None:
 
 
 def _insert(cursor, fetch_run_id: int | None) -> tuple[int, int]:
-    """Append the added and revised rows in frame order; (added, revised) that the table took."""
+    """Append the added rows, then the revised ones, each in frame order; (added, revised) that the table took (a
+    row another process stored meanwhile is skipped by ON CONFLICT and counts as unchanged)."""
     columns = ", ".join(COLUMNS.values())
     selected = ", ".join(f"s.{c}" for c in COLUMNS.values())
     key = ", ".join((*_KEY, "vintage"))
-    cursor.execute(
-        f"""
-        WITH inserted AS (
+    counts = []
+    for actions in ("'add'", "'revise', 'revise_same_vintage'"):
+        cursor.execute(
+            f"""
             INSERT INTO observation ({columns}, fetch_run_id)
             SELECT {selected}, %(run)s::bigint FROM {STAGE} s JOIN {PLAN} p USING (ord)
-            WHERE p.action <> 'unchanged' ORDER BY s.ord
+            WHERE p.action IN ({actions}) ORDER BY s.ord
             ON CONFLICT ({key}) DO NOTHING
-            RETURNING {key}
-        )
-        SELECT count(*) FILTER (WHERE p.action = 'add'), count(*) FILTER (WHERE p.action <> 'add')
-        FROM inserted i JOIN {STAGE} s USING ({key}) JOIN {PLAN} p USING (ord)
-        """,
-        {"run": fetch_run_id},
-    )  # fmt: skip
-    added, revised = cursor.fetchone()
-    return int(added), int(revised)
+            """,
+            {"run": fetch_run_id},
+        )  # fmt: skip
+        counts.append(max(cursor.rowcount, 0))
+    return counts[0], counts[1]
 
 
 def copy_observations(conn: Connection, frame: pl.DataFrame, fetch_run_id: int | None) -> tuple[int, int, int]:
