@@ -37,6 +37,15 @@ def check_executor(value: str) -> str:
     raise ValueError(f"expected 'local' or 'dask://host:port' (e.g. dask://127.0.0.1:8786), got {value!r}")
 
 
+def configured_executor(value: str | None) -> str:
+    """`value`, or the `AITRACK_EXECUTOR` setting when a job's caller passed none."""
+    if value is not None:
+        return value
+    from aitrack.settings import load_settings
+
+    return load_settings().executor
+
+
 @contextmanager
 def forecast_executor(value: str) -> Iterator[object]:
     """The executor for `value` (checked by `check_executor`); a Dask client is closed when the block ends."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from aitrack.errors import UsageError
 from contracts.kinds import EVIDENCE_KINDS, VALUE_KINDS
+from contracts.pair import DEFAULT_PAIR, pair_label
 
 YEAR_MIN, YEAR_MAX = 1800, 2200
 
@@ -79,7 +80,19 @@ def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
+def _pair(value: Any) -> Any:
+    """'IND,CHN' or 'ind-chn' → 'IND-CHN' (contracts.countries.resolve_pair); a bad pair is a 422 with its reason."""
+    from contracts.countries import resolve_pair
+
+    if not isinstance(value, str):
+        return value
+    return pair_label(resolve_pair(value))
+
+
+DEFAULT_PAIR_LABEL = pair_label(DEFAULT_PAIR)
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Pair = Annotated[str, BeforeValidator(_pair), Field(
+    max_length=7, description=f"CHALLENGER,LEADER (ISO3 codes or EUU), e.g. IND,CHN; default {DEFAULT_PAIR_LABEL}")]
 Iso3 = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{3}$", description="ISO3 code, e.g. CHN, USA, XUC")]
 Year = Annotated[WholeNumber, Field(ge=YEAR_MIN, le=YEAR_MAX)]
 
@@ -129,14 +142,24 @@ class ForecastFilter(Filter):
     subject: str = Field(None, description="indicator id or dimension name; unknown → 404")
     run: str = Field(None, max_length=36, description="forecast run id (backtests included); default: latest")
     country: Iso3 = Field(None, description="ISO3 code")
+    pair: Pair = Field(None, description="the pair, e.g. IND,CHN; default CHN-USA (of a named run: its own); none "
+                                         "stored → 404")
 
 
 class CrossoverFilter(Filter):
     subject: str = Field(None, description="indicator id or dimension name; unknown → 404")
+    pair: Pair = Field(None, description="the pair, e.g. IND,CHN; default CHN-USA; none stored → 404")
 
 
 class DimensionFilter(Filter):
     dimension: str = Field(None, description="values, cohesion, influence or legitimacy; unknown → 404")
+    pair: Pair = Field(None, description="the pair, e.g. IND,CHN; default CHN-USA; none stored → 404")
+
+
+class PairFilter(Filter):
+    """The dashboard pages' one parameter: which pair's official results they show."""
+
+    pair: Pair = Field(None, description="the pair, e.g. IND,CHN; default CHN-USA; none stored → 404")
 
 
 class EvidenceFilter(Filter):
@@ -164,6 +187,7 @@ class Vocabulary(Protocol):
     def runs(self) -> frozenset[str]: ...
     def dimensions(self) -> frozenset[str]: ...
     def evidence_indicators(self) -> frozenset[str]: ...
+    def pairs(self) -> frozenset[str]: ...
 
 
 def _known(what: str, value: str | None, valid: Callable[[], frozenset[str]]) -> None:
@@ -180,12 +204,29 @@ def check_known(query: Filter, vocabulary: Vocabulary) -> None:
     elif isinstance(query, ForecastFilter):
         _known("subject", query.subject, vocabulary.subjects)
         _known("forecast run", query.run, vocabulary.runs)
+        if query.run is None:
+            _known_pair(query.pair, vocabulary)
     elif isinstance(query, CrossoverFilter):
         _known("subject", query.subject, vocabulary.subjects)
+        _known_pair(query.pair, vocabulary)
+    elif isinstance(query, PairFilter):
+        _known_pair(query.pair, vocabulary)
     elif isinstance(query, DimensionFilter):
         _known("dimension", query.dimension, vocabulary.dimensions)
+        _known_pair(query.pair, vocabulary)
     elif isinstance(query, EvidenceFilter):
         _known("indicator", query.indicator, lambda: vocabulary.indicators() | vocabulary.evidence_indicators())
+
+
+def _known_pair(pair: str | None, vocabulary: Vocabulary) -> None:
+    """A well-formed pair with no official results stored is a 404 that says how to store them."""
+    if pair is not None and pair not in vocabulary.pairs():
+        challenger, leader = pair.split("-")
+        raise UnknownIdError.not_stored(
+            f"no official results stored for the pair {pair}: `aitrack crossovers --pair {challenger},{leader}` "
+            f"and `aitrack dimensions --pair …` compute them on demand; `aitrack forecast --pair {challenger},{leader} --publish` stores them",
+            vocabulary.pairs(),
+        )  # fmt: skip
 
 
 class ReaderVocabulary:
@@ -210,6 +251,14 @@ class ReaderVocabulary:
     def evidence_indicators(self) -> frozenset[str]:
         return frozenset(self.reader.evidence_indicators())
 
+    def pairs(self) -> frozenset[str]:
+        return frozenset(stored_pairs(self.reader))
+
+
+def stored_pairs(reader: Any) -> set[str]:
+    """The pairs with official results: crossovers or dimension scores in the latest views."""
+    return {r.pair for r in reader.crossovers()} | set(reader.dimension_scores()[0]["pair"].unique().to_list())
+
 
 # ---------------------------------------------------------------------------------------------- filtering
 def _terms(**conditions: Any) -> list[pl.Expr]:
@@ -228,12 +277,14 @@ def filter_observations(frame: pl.DataFrame, query: ObservationFilter) -> pl.Dat
 
 def filter_forecasts(frame: pl.DataFrame, query: ForecastFilter) -> pl.DataFrame:
     """`run` picks the relation (a named run, or the latest official runs); subject and country filter it."""
-    terms = _terms(subject=query.subject, country=query.country)
+    # The latest official rows are the default pair's unless another is asked for; a named run has its own pair.
+    pair = query.pair if query.pair is not None or query.run is not None else DEFAULT_PAIR_LABEL
+    terms = _terms(subject=query.subject, country=query.country, pair=pair)
     return frame.filter(*terms) if terms else frame
 
 
 def filter_dimensions(frame: pl.DataFrame, query: DimensionFilter) -> pl.DataFrame:
-    terms = _terms(dimension=query.dimension)
+    terms = _terms(dimension=query.dimension, pair=query.pair or DEFAULT_PAIR_LABEL)
     return frame.filter(*terms) if terms else frame
 
 
@@ -243,4 +294,5 @@ def filter_evidence(frame: pl.DataFrame, query: EvidenceFilter) -> pl.DataFrame:
 
 
 def filter_crossovers(rows: list[dict[str, Any]], query: CrossoverFilter) -> list[dict[str, Any]]:
-    return [row for row in rows if query.subject is None or row["subject"] == query.subject]
+    pair = query.pair or DEFAULT_PAIR_LABEL
+    return [row for row in rows if (query.subject is None or row["subject"] == query.subject) and row["pair"] == pair]

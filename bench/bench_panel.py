@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from aitrack.jobs.catalog import current_catalog  # noqa: E402
 from aitrack.jobs.forecast import history_observations  # noqa: E402
-from aitrack.jobs.panel import panel_jobs  # noqa: E402
+from aitrack.jobs.panel import world_panel_jobs  # noqa: E402
 from db.read import Reader  # noqa: E402
 from db.session import make_engine  # noqa: E402
 from forecasts import ForecastConfig, forecast_many  # noqa: E402
@@ -82,7 +82,7 @@ def main() -> None:
 
     engine = make_engine(args.database)
     reader = Reader(engine)
-    jobs = panel_jobs(history_observations(reader), current_catalog(reader))
+    jobs = world_panel_jobs(history_observations(reader), current_catalog(reader))
     countries = len({j.pair[0] for j in jobs})
     indicators = len({j.spec.subject for j in jobs})
     config = ForecastConfig(n_paths=N_PATHS, workers=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from contracts.pair import PAIR_CODE
+from contracts.pair import PAIR_AGGREGATES, PAIR_CODE, parse_pair
 
 # Regional and world aggregates kept as observations (their codes are not ISO countries).
 KNOWN_AGGREGATES: dict[str, str] = {"WLD": "World", "EUU": "European Union", PAIR_CODE: "United States–China (bilateral)"}
@@ -37,3 +37,31 @@ def country_name(code: str | None) -> str:
     if record is None:
         return code
     return getattr(record, "common_name", None) or record.name
+
+
+def can_pair(code: str) -> bool:
+    """True for a code that may be one side of a pair: an ISO3 country, or one of PAIR_AGGREGATES."""
+    if code in PAIR_AGGREGATES:
+        return True
+    if code in KNOWN_AGGREGATES:
+        return False
+    import pycountry
+
+    return pycountry.countries.get(alpha_3=code) is not None
+
+
+def check_pair(pair: tuple[str, str]) -> tuple[str, str]:
+    """A parsed pair whose sides are both countries or PAIR_AGGREGATES; ValueError with one readable line otherwise."""
+    if len(pair) != 2 or pair[0] == pair[1]:
+        raise ValueError(f"a pair is two different codes, got {pair!r}")
+    for code in pair:
+        if not can_pair(code):
+            allowed = ", ".join(PAIR_AGGREGATES)
+            what = "an aggregate that cannot be one side of a pair" if code in KNOWN_AGGREGATES else "not an ISO3 country code"
+            raise ValueError(f"{code!r} is {what} (a side is an ISO3 country or one of: {allowed})")
+    return pair[0], pair[1]
+
+
+def resolve_pair(text: str) -> tuple[str, str]:
+    """'IND,CHN' → ('IND', 'CHN') after the syntax (contracts.pair.parse_pair) and the codes (check_pair) are checked."""
+    return check_pair(parse_pair(text))

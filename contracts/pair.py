@@ -6,6 +6,9 @@ from __future__ import annotations
 DEFAULT_PAIR: tuple[str, str] = ("CHN", "USA")
 # ISO 3166 reserves X** codes for user assignment: XUC is "the US–China pair as one bilateral unit".
 PAIR_CODE = "XUC"
+# Aggregates that may stand as one side of a pair (docs/pairs.md): the European Union as one bloc. The world (WLD)
+# contains both sides and the bilateral unit (XUC) is the default pair itself, so neither can lead or trail.
+PAIR_AGGREGATES: tuple[str, ...] = ("EUU",)
 
 
 def pair_label(pair: tuple[str, str]) -> str:

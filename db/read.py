@@ -227,6 +227,18 @@ class Reader:
         with self.engine.connect() as conn:
             return self._rows(conn, sql, {}, {"configuration": JSON(), "created_at": m.UtcDateTime})
 
+    def official_calibration(self, *, pair: str, code_version: str) -> tuple[str, dict[str, Any]] | None:
+        """(run id, stored calibration) of the latest official run of `pair` made by `code_version` that stored
+        one; None without such a run."""
+        sql = ("SELECT id, configuration FROM forecast_run WHERE kind = 'official' AND pair = :pair "
+               "AND code_version = :version ORDER BY created_at DESC, id DESC")
+        with self.engine.connect() as conn:
+            for row in self._rows(conn, sql, {"pair": pair, "version": code_version}, {"configuration": JSON()}):
+                calibration = (row["configuration"] or {}).get("calibration")
+                if calibration:
+                    return row["id"], calibration
+        return None
+
     def forecast_subjects(self) -> set[str]:
         with self.engine.connect() as conn:
             return set(conn.scalars(text("SELECT DISTINCT subject FROM forecast")))

@@ -6,9 +6,10 @@ The batch entry point is `forecast_many(jobs, config)`; `backtest_many` runs as-
 from forecasts.backtest import BacktestRequest, BacktestResult, backtest_many, backtest_pair
 from forecasts.crossover import Crossover, crossover_from_paths
 from forecasts.dimension import DimensionForecast, forecast_dimension
-from forecasts.pair import ForecastConfig, ForecastJob, PairForecast, SeriesSpec, forecast_many, forecast_pair
+from forecasts.pair import ForecastConfig, ForecastJob, PairForecast, SeriesSpec, forecast_many, forecast_pair, forecast_run
 from forecasts.registry import DEFAULT_MODELS, REGISTRY, SHORT_SERIES_MODELS
 from forecasts.scales import Bounds, SeriesScale
+from forecasts.selection import RunCalibration
 
 __all__ = [
     "BacktestRequest",
@@ -21,6 +22,7 @@ __all__ = [
     "ForecastJob",
     "PairForecast",
     "REGISTRY",
+    "RunCalibration",
     "SHORT_SERIES_MODELS",
     "SeriesScale",
     "SeriesSpec",
@@ -30,4 +32,5 @@ __all__ = [
     "forecast_dimension",
     "forecast_many",
     "forecast_pair",
+    "forecast_run",
 ]

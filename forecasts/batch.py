@@ -21,6 +21,7 @@ from forecasts.selection import (
     OUTER,
     Z,
     Calibration,
+    RunCalibration,
     SeriesChoice,
     choose_weights,
     combine,
@@ -138,6 +139,7 @@ class _Evaluation:
     steps: np.ndarray
     naive_error: np.ndarray
     mase: dict[str, float]
+    train: np.ndarray  # (windows, 1) training points of each backtest window
 
 
 def _evaluate(s: PreparedSeries, rows_by_t, fits, windows_meta, candidates, config) -> dict[int, _Evaluation]:
@@ -158,7 +160,9 @@ def _evaluate(s: PreparedSeries, rows_by_t, fits, windows_meta, candidates, conf
         with np.errstate(divide="ignore", invalid="ignore"):
             # A window that never changed has sd 0: its errors say nothing about a spread, and are left out.
             standardised = np.where(sd > 0, (actual_model - mean) / sd, np.nan)
-        out[t] = _Evaluation(weights, model_scores, mean, sd, actual, standardised, steps, errors["naive"], mase)
+        train = np.array([[windows_meta[r].cutoff + 1] for r in rows])
+        out[t] = _Evaluation(weights, model_scores, mean, sd, actual, standardised, steps, errors["naive"], mase,
+                             train)
     return out
 
 
@@ -203,7 +207,7 @@ def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibr
 def _interval_score(actual, transform, mean, sd) -> np.ndarray:
     """Gneiting–Raftery interval score of the models' own central 95 % interval, on the original scale."""
     z = Z[OUTER]
-    lower, upper = transform.inverse(mean - z * sd), transform.inverse(mean + z * sd)
+    lower, upper = transform.inverse_around(mean - z * sd, mean), transform.inverse_around(mean + z * sd, mean)
     alpha = 1 - OUTER / 100
     return (upper - lower) + 2 / alpha * (np.clip(lower - actual, 0, None) + np.clip(actual - upper, 0, None))
 
@@ -226,11 +230,72 @@ def _actuals(s: PreparedSeries, t: int, cutoffs: list[int], config):
     return actual, actual_model, scale, steps
 
 
-def fit_series(series: list[PreparedSeries], steps_needed: list[int], config, executor: Executor = InProcess()
-               ) -> tuple[list[SeriesFit], Calibration]:
-    """Backtest, choose, calibrate and fit every series of the run; `steps_needed[i]` years ahead for series i.
-    Each of the two fits (every backtest window, then every final history) runs its statsforecast calls on
-    `executor`; the calibration between them pools every series here."""
+def calibration_errors(e: _Evaluation, min_train: int) -> tuple[np.ndarray, np.ndarray]:
+    """Steps ahead and standardised errors of the backtest windows that calibrate intervals: those trained on at
+    least `min_train` points (ForecastConfig.min_calibration_train; every window scores the models)."""
+    usable = np.broadcast_to(e.train >= min_train, e.steps.shape)
+    return e.steps[usable], e.standardised[usable]
+
+
+def _pool(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    steps = np.concatenate([st for st, _ in pairs] or [np.array([], dtype=int)])
+    errors = np.concatenate([er for _, er in pairs] or [np.array([])])
+    return steps, errors
+
+
+def calibrate_and_choose(series: list[PreparedSeries], evaluations: list[dict[int, _Evaluation]], config,
+                         reference: RunCalibration | None = None) -> tuple[RunCalibration, list[int]]:
+    """Each series' scale and each scale's interval calibration.
+
+    With a `reference` (a stored official run's calibration), the run's own errors are not pooled: every series
+    is calibrated and its scale chosen against the reference, so that its forecast does not depend on which
+    other subjects share the run.
+
+    The default pool (config.calibration_pool = "every_scale"): each scale's calibration pools the backtest
+    errors of every series on that scale, whichever scale the series then takes, shrunk toward the pool of
+    every scale (itself shrunk toward the models' own intervals), so that a scale few series take borrows
+    strength from the others; the scales are chosen with these calibrations.
+    "chosen_scale" (weighed in docs/benchmark_variants.md, not adopted): the scale is chosen on the pool of every
+    scale, then each scale is calibrated on the series that chose it.
+    Returns the run's calibration and each series' scale index.
+    """
+    if reference is not None:
+        by_reference = {s.transforms[t].scale: reference.for_scale(s.transforms[t].scale)
+                        for s, ev in zip(series, evaluations) for t in ev}
+        chosen_t = [_choose_scale(s, ev, by_reference, config) if ev else 0 for s, ev in zip(series, evaluations)]
+        return reference, chosen_t
+
+    def errors(e):
+        return calibration_errors(e, config.min_calibration_train)
+
+    default = pooled_calibration(*_pool([errors(e) for ev in evaluations for e in ev.values()]),
+                                 config.backtest_horizon)
+    by_scale: dict[str, list] = {}
+    if config.calibration_pool == "every_scale":
+        for s, ev in zip(series, evaluations):
+            for t, e in ev.items():
+                by_scale.setdefault(s.transforms[t].scale, []).append(errors(e))
+        calibrations = {scale: pooled_calibration(*_pool(pairs), config.backtest_horizon, prior=default)
+                        for scale, pairs in by_scale.items()}
+        chosen_t = [_choose_scale(s, ev, calibrations, config) if ev else 0 for s, ev in zip(series, evaluations)]
+        return RunCalibration(calibrations, default), chosen_t
+    yardstick = {s.transforms[t].scale: default for s, ev in zip(series, evaluations) for t in ev}
+    chosen_t = [_choose_scale(s, ev, yardstick, config) if ev else 0 for s, ev in zip(series, evaluations)]
+    for s, ev, t in zip(series, evaluations, chosen_t):
+        if t in ev:
+            by_scale.setdefault(s.transforms[t].scale, []).append(errors(ev[t]))
+    calibrations = {scale: pooled_calibration(*_pool(pairs), config.backtest_horizon, prior=default)
+                    for scale, pairs in by_scale.items()}
+    return RunCalibration(calibrations, default), chosen_t
+
+
+def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
+               reference: RunCalibration | None = None, executor: Executor = InProcess()
+               ) -> tuple[list[SeriesFit], RunCalibration]:
+    """Backtest, choose, calibrate and fit every series of the run; `steps_needed[i]` years ahead for series i
+    (calibrated against `reference` when given, see calibrate_and_choose). Each of the two fits (every backtest
+    window, then every final history) runs its statsforecast calls on `executor`; the calibration between them
+    runs here, over every series."""
     candidates, notes = zip(*[_candidates(s, config) for s in series]) if series else ((), ())
     windows, meta = _backtest_windows(series, config)
     every = tuple(dict.fromkeys(m for c in candidates for m in c))
@@ -240,23 +305,7 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config, ex
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
     evaluations = [_evaluate(s, rows.get(i, {}), fits, meta, candidates[i], config) for i, s in enumerate(series)]
-    # Calibration per scale: every series contributes its backtest errors on each scale it could take.
-    pooled: dict[str, tuple[list, list]] = {}
-    for s, ev in zip(series, evaluations):
-        for t, e in ev.items():
-            steps_list, errors_list = pooled.setdefault(s.transforms[t].scale, ([], []))
-            steps_list.append(e.steps.ravel())
-            errors_list.append(e.standardised.ravel())
-    # Each scale's pool is shrunk toward the pool of every scale (itself shrunk toward the models' own
-    # intervals), so that a scale few series take borrows strength from the others.
-    everything = [(np.concatenate(st), np.concatenate(er)) for st, er in pooled.values()]
-    default = pooled_calibration(np.concatenate([st for st, _ in everything] or [np.array([], dtype=int)]),
-                                 np.concatenate([er for _, er in everything] or [np.array([])]),
-                                 config.backtest_horizon)
-    calibrations = {scale: pooled_calibration(np.concatenate(st), np.concatenate(er), config.backtest_horizon,
-                                              prior=default)
-                    for scale, (st, er) in pooled.items()}
-    chosen_t = [_choose_scale(s, ev, calibrations, config) if ev else 0 for s, ev in zip(series, evaluations)]
+    run_calibration, chosen_t = calibrate_and_choose(series, evaluations, config, reference)
 
     horizon = max(steps_needed, default=1)
     final_windows = [s.model_values(t) for s, t in zip(series, chosen_t)]
@@ -269,8 +318,8 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config, ex
     for i, (s, t) in enumerate(zip(series, chosen_t)):
         e = evaluations[i].get(t)
         weights = weights_of[i]
-        calibration = calibrations.get(s.transforms[t].scale, default)
-        factor = series_factor(e.steps.ravel(), e.standardised.ravel(), calibration, config.only_widen,
+        calibration = run_calibration.for_scale(s.transforms[t].scale)
+        factor = series_factor(*calibration_errors(e, config.min_calibration_train), calibration, config.only_widen,
                                config.series_prior)[0] if e else 1.0
         mean, sd = combine(final, weights, [i])
         mean, sd = mean[0], sd[0]
@@ -279,8 +328,15 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config, ex
             series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
             weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
         history = final_windows[i]
+        # A short series' trend rests on a few backtest forecasts of at most a few years: it is damped from the
+        # first forecast year instead of after the backtested horizon.
+        short = int(s.observed.sum()) < config.min_points_full
+        damp_after = 0 if short else config.backtest_horizon
         guarded, cap = (mean, None) if not config.growth_guard else growth_guard(
-            float(history[-1]), mean, history, damp_after=config.backtest_horizon, damping=config.long_run_damping)
+            float(history[-1]), mean, history, damp_after=damp_after, damping=config.long_run_damping)
+        if short and config.growth_guard:
+            series_notes.append(f"short series: the median's trend damped by {config.long_run_damping:g} a year from "
+                                "the first forecast year")
         if cap is not None:
             series_notes.append(f"growth guard: the median's yearly change held within ±{cap:.3g} on the "
                                 f"{s.transforms[t].scale} scale (the history's mean change + 2 se)")
@@ -293,4 +349,4 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config, ex
                               n_backtest=int(np.isfinite(e.standardised).sum()) if e else 0,
                               series_factor=factor, notes=series_notes)
         out.append(SeriesFit(choice, s.transforms[t], guarded, sd, inner, outer, residuals))
-    return out, calibrations
+    return out, run_calibration

@@ -74,6 +74,14 @@ class DimensionForecast:
     data_end: int | None = None  # the last year any member is observed
 
 
+def _column_median(values: np.ndarray) -> np.ndarray:
+    """Per column, the median of the finite values; NaN for a year no member covers (without numpy's warning)."""
+    out = np.full(values.shape[1], np.nan)
+    some = np.isfinite(values).any(axis=0)
+    out[some] = np.nanmedian(values[:, some], axis=0)
+    return out
+
+
 def share_paths(values_a: np.ndarray, values_b: np.ndarray, lower_is_better: bool) -> np.ndarray:
     """China's share a/(a+b) path by path (b/(a+b) if lower is better); the same rule as
     indicators.transforms.pair_share: negative sides are missing, both zero is parity."""
@@ -174,7 +182,7 @@ def forecast_dimension(
                 cube[:, t, j] = member_paths[member][year]
                 nowcast[t, j] = True
     n_hist, w_hist, w_now, ok_hist = coverage(observed, nowcast)
-    nominal_scores = np.nanmedian(weighted_pair_score(cube, nominal), axis=0) if grid.size else np.array([])
+    nominal_scores = _column_median(weighted_pair_score(cube, nominal)) if grid.size else np.array([])
     bands = _quantile_rows(weighted_pair_score(cube, weight_draws[:, None, :])) if grid.size else np.empty((5, 0))
     history = pl.DataFrame(
         {

@@ -28,6 +28,7 @@ from forecasts.paths import (
 )
 from forecasts.registry import DEFAULT_MODELS
 from forecasts.scales import Bounds, SeriesScale, candidate_transforms
+from forecasts.selection import RunCalibration
 
 # Fewer points than this per country and nothing is forecast (a random walk with drift needs two changes).
 MIN_POINTS_ANY = 3
@@ -74,6 +75,10 @@ class ForecastConfig:
     # Another scale must beat the spec's preferred scale (the catalog's unit-based choice) by this share of its
     # backtest score: the catalog's knowledge is the prior, the backtest overrides it on clear evidence.
     scale_margin: float = 0.1
+    # Which backtest errors calibrate each scale's intervals (batch.calibrate_and_choose) and the shortest
+    # backtest window whose errors count; the alternatives are weighed in docs/benchmark_variants.md.
+    calibration_pool: Literal["every_scale", "chosen_scale"] = "every_scale"
+    min_calibration_train: int = 0
     growth_guard: bool = True  # hold the median's yearly change to what the history justifies (batch.growth_guard)
     long_run_damping: float = 0.8  # the median's yearly change shrinks by this factor a year past backtest_horizon
     workers: int = 2  # statsforecast n_jobs
@@ -151,7 +156,7 @@ def _pair_history(history: pl.DataFrame, pair: tuple[str, str], as_of: int | Non
     return frame.sort("country", "year")
 
 
-def _prepare(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[PreparedSeries, list[str]]:
+def prepare_series(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[PreparedSeries, list[str]]:
     transforms, notes = candidate_transforms(values, Bounds.of(spec.bounds), spec.scale, spec.preferred_scale)
     grid = np.arange(years[0], years[-1] + 1)
     observed = np.isin(grid, years)
@@ -191,7 +196,7 @@ def _prepare_job(job: ForecastJob, all_series: list[PreparedSeries]) -> _Prepare
     pending = []
     for country in job.pair:
         try:
-            series, notes = _prepare(*prepared.raw[country], job.spec)
+            series, notes = prepare_series(*prepared.raw[country], job.spec)
         except ValueError as exc:
             prepared.error = [f"{country}: {exc}"]
             return prepared
@@ -245,6 +250,30 @@ def _chosen_score(choice) -> float | None:
     return None
 
 
+def selected_label(fit: SeriesFit) -> str:
+    """The model column of a series' rows: its one model, or "weighted"."""
+    return "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
+
+
+def forecast_rows(country: str, fit: SeriesFit, years: np.ndarray, model: str, weights: dict) -> list[dict]:
+    """One country's FORECAST_SCHEMA rows for `years` (its steps 1..len(years) ahead).
+
+    The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
+    (the paths' own quantiles differ from them only by Monte Carlo noise).
+    """
+    steps = len(years)
+    quantiles = fit.transform.inverse_around(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
+                                                                fit.outer[:steps], QUANTILES), fit.mean[:steps])
+    weights_text = json.dumps(weights, sort_keys=True)
+    score = _chosen_score(fit.choice)
+    return [{
+        "country": country, "model": model, "year": int(year),
+        **{name: float(quantiles[k, column]) for k, name in enumerate(QUANTILE_NAMES)},
+        "scale": fit.choice.scale, "weights": weights_text, "widening_80": float(fit.inner[column]),
+        "widening_95": float(fit.outer[column]), "backtest_score": score,
+    } for column, year in enumerate(np.asarray(years).tolist())]  # fmt: skip
+
+
 def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> PairForecast:
     job, pair = p.job, p.job.pair
     order = canonical_order(p.raw)  # streams go in data order, so swapping the countries' data swaps nothing else
@@ -279,26 +308,14 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
         simulated = model_scale_paths(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps], fit.outer[:steps],
                                       shocks[country][:, :steps])
         country_paths = np.empty((config.n_paths, path_years.size))
-        country_paths[:, ahead] = fit.transform.inverse(simulated)
+        country_paths[:, ahead] = fit.transform.inverse_around(simulated, fit.mean[:steps])
         # Years this country has already reported (the other has not yet): its known value in every path.
         known = dict(zip(p.raw[country][0].tolist(), p.raw[country][1].tolist()))
         country_paths[:, ~ahead] = np.array([known.get(y, np.nan) for y in path_years[~ahead].tolist()])[None, :]
         paths[country] = country_paths
         meta[country] = fit_metadata(fit, steps)
-        selected[country] = "+".join(fit.choice.weights) if len(fit.choice.weights) == 1 else "weighted"
-        # The rows are the exact quantiles of the calibrated predictive distribution the paths are drawn from
-        # (the paths' own quantiles differ from them only by Monte Carlo noise).
-        quantiles = fit.transform.inverse(marginal_quantiles(fit.mean[:steps], fit.sd[:steps], fit.inner[:steps],
-                                                             fit.outer[:steps], QUANTILES))
-        weights_text = json.dumps(meta[country]["weights"], sort_keys=True)
-        score = _chosen_score(fit.choice)
-        for column, year in enumerate(path_years[ahead].tolist()):
-            rows.append({
-                "country": country, "model": selected[country], "year": int(year),
-                **{name: float(quantiles[k, column]) for k, name in enumerate(QUANTILE_NAMES)},
-                "scale": fit.choice.scale, "weights": weights_text, "widening_80": float(fit.inner[column]),
-                "widening_95": float(fit.outer[column]), "backtest_score": score,
-            })  # fmt: skip
+        selected[country] = selected_label(fit)
+        rows += forecast_rows(country, fit, path_years[ahead], selected[country], meta[country]["weights"])
     names = {selected[c] for c in pair}
     label = names.pop() if len(names) == 1 else ",".join(f"{c}={selected[c]}" for c in pair)
     return PairForecast(
@@ -320,10 +337,19 @@ def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConf
     optional `as_of` (later years are dropped before anything else). Output: one PairForecast per job with
     forecast rows (median and 80/95 % quantiles of the paths, chosen scale, weights, widening), joint paths to
     `config.horizon_year`, fit metadata per country, and `crossover()`. The interval calibration pools the
-    backtest errors of every series in the batch, so a run's subjects are best forecast in one call.
+    backtest errors of every series in the batch, so a run's subjects are best forecast in one call
+    (`forecast_run` with a reference calibration makes each subject's forecast independent of the others).
     Reproducible: the same jobs, config and seed give the same output whatever `config.workers` and whichever
     `executor` (forecasts.executors: in-process, or a Dask cluster) runs the statsforecast fits.
     """
+    return forecast_run(jobs, config, executor=executor)[0]
+
+
+def forecast_run(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfig(),
+                 reference: RunCalibration | None = None, executor: Executor = InProcess()
+                 ) -> tuple[list[PairForecast], RunCalibration | None]:
+    """`forecast_many`, also returning the run's interval calibration (None without any series), calibrated
+    against `reference` instead of the run's own pooled errors when one is given (batch.calibrate_and_choose)."""
     jobs = [j if isinstance(j, ForecastJob) else ForecastJob(*j) for j in jobs]
     all_series: list[PreparedSeries] = []
     prepared = [_prepare_job(job, all_series) for job in jobs]
@@ -333,8 +359,10 @@ def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConf
             end = int(_path_years(p, config)[-1])
             for country, index in p.series.items():
                 steps_needed[index] = end - int(p.raw[country][0][-1])
-    fits, _ = fit_series(all_series, steps_needed, config, executor) if all_series else ([], None)
-    return [_insufficient(p, config) if p.error is not None else _assemble(p, fits, config) for p in prepared]
+    fits, calibration = (fit_series(all_series, steps_needed, config, reference, executor) if all_series
+                         else ([], None))
+    results = [_insufficient(p, config) if p.error is not None else _assemble(p, fits, config) for p in prepared]
+    return results, calibration
 
 
 def forecast_pair(

@@ -111,3 +111,78 @@ def marginal_quantiles(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, oute
 
     z = norm.ppf(np.asarray(probabilities))[:, None]
     return mean[None, :] + sd[None, :] * calibrated_quantile_map(z, inner[None, :], outer[None, :])
+
+
+# ------------------------------------------------------------------ N series (the world panel, `aitrack race`)
+# The smallest eigenvalue a shrunk correlation matrix keeps: it stays positive definite, so its Cholesky factor exists.
+MIN_EIGENVALUE = 1e-3
+
+
+def _pairwise(errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """errors (N, T), NaN where a series has no error that year → (raw Pearson r on the common years, their count).
+
+    r is NaN where fewer than MIN_CORRELATION_OVERLAP years overlap or a series is constant on them.
+    """
+    x = np.asarray(errors, dtype=float)
+    mask = np.isfinite(x).astype(float)
+    x0 = np.where(mask > 0, x, 0.0)
+    n = mask @ mask.T
+    sx, sy = x0 @ mask.T, mask @ x0.T  # Σx over the years i and j share; Σy likewise
+    sxx, syy = (x0**2) @ mask.T, mask @ (x0**2).T
+    sxy = x0 @ x0.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sy / n
+        var_x, var_y = sxx - sx**2 / n, syy - sy**2 / n
+        r = cov / np.sqrt(var_x * var_y)
+    scale = np.maximum(np.abs(x0).max(initial=0.0), 1.0) ** 2
+    bad = (n < MIN_CORRELATION_OVERLAP) | (var_x <= 1e-12 * scale * n) | (var_y <= 1e-12 * scale * n) | ~np.isfinite(r)
+    r = np.where(bad, np.nan, np.clip(r, -1.0, 1.0))
+    return r, n.astype(int)
+
+
+def panel_correlation_target(errors: np.ndarray) -> float:
+    """The equicorrelation target: the mean pairwise correlation of one-year errors across the whole panel, each pair
+    weighted by its n − 3 (a correlation's information) — thousands of pairs, so well estimated; 0 without any."""
+    r, n = _pairwise(errors)
+    upper = np.triu(np.ones_like(r, dtype=bool), k=1) & np.isfinite(r)
+    weights = (n - 3)[upper].astype(float)
+    if not upper.any() or weights.sum() <= 0:
+        return 0.0
+    return float(np.clip(np.sum(r[upper] * weights) / weights.sum(), -MAX_ABS_CORRELATION, MAX_ABS_CORRELATION))
+
+
+def nearest_correlation(matrix: np.ndarray, min_eigenvalue: float = MIN_EIGENVALUE) -> np.ndarray:
+    """A symmetric matrix with unit diagonal → the nearby positive-definite correlation matrix (eigenvalues floored at
+    `min_eigenvalue`, then rescaled to a unit diagonal); a matrix that is already well conditioned is unchanged."""
+    sym = (np.asarray(matrix, dtype=float) + np.asarray(matrix, dtype=float).T) / 2
+    values, vectors = np.linalg.eigh(sym)
+    if values.min() >= min_eigenvalue:
+        return sym
+    fixed = (vectors * np.maximum(values, min_eigenvalue)) @ vectors.T
+    d = np.sqrt(np.diag(fixed))
+    out = fixed / np.outer(d, d)
+    np.fill_diagonal(out, 1.0)
+    return (out + out.T) / 2
+
+
+def shrunk_correlation_matrix(errors: np.ndarray, target: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """errors (N, T) → (the N × N correlation matrix of the joint paths, the overlap counts).
+
+    Each pair's raw r from n common years is shrunk toward the equicorrelation `target` with the weight of
+    `residual_correlation`, (n − 3)/(n + 2) — a prior worth CORRELATION_PRIOR_WEIGHT observations at the target; a
+    pair with too few common years takes the target. Entries are held within ±MAX_ABS_CORRELATION and the matrix is
+    made positive definite (`nearest_correlation`). With N = 2 and target 0 this is `residual_correlation` exactly.
+    """
+    r, n = _pairwise(errors)
+    weight = np.clip((n - 3) / (n + CORRELATION_PRIOR_WEIGHT - 3), 0.0, 1.0)
+    shrunk = np.where(np.isfinite(r), weight * np.nan_to_num(r) + (1 - weight) * target, target)
+    shrunk = np.clip(shrunk, -MAX_ABS_CORRELATION, MAX_ABS_CORRELATION)
+    np.fill_diagonal(shrunk, 1.0)
+    return nearest_correlation(shrunk), n
+
+
+def correlated_normals(rng: np.random.Generator, correlation: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Standard-normal shocks (N, *shape) whose series are correlated as `correlation` (N × N, positive definite)."""
+    factor = np.linalg.cholesky(np.asarray(correlation, dtype=float))
+    base = rng.standard_normal((correlation.shape[0], *shape))
+    return np.einsum("ij,j...->i...", factor, base)

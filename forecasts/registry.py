@@ -80,7 +80,7 @@ REGISTRY: dict[str, ModelSpec] = {spec.alias: spec for spec in _SPECS}
 # (docs/benchmark.md, "Choices"), so they are registered but off the default list.
 DEFAULT_MODELS: tuple[str, ...] = ("naive", "rw_drift", "theta", "comb")
 # What a series too short for a backtest is forecast with.
-SHORT_SERIES_MODELS: tuple[str, ...] = ("rw_drift",)
+SHORT_SERIES_MODELS: tuple[str, ...] = ("rw_drift", "naive")
 
 
 def spec(alias: str) -> ModelSpec:

@@ -95,6 +95,41 @@ class Calibration:
                 np.clip(self.outer[index] * series_factor, lo, hi))
 
 
+@dataclass
+class RunCalibration:
+    """A run's interval calibration: one Calibration per scale and the pool of every scale (for a scale that no
+    series of the run could take). An official run stores it; later ad-hoc runs reuse it as their reference, so
+    that a subject forecast alone gets the intervals it has in the official run (docs/forecasting.md)."""
+
+    by_scale: dict[str, Calibration]
+    default: Calibration
+
+    def for_scale(self, scale: str) -> Calibration:
+        return self.by_scale.get(scale, self.default)
+
+    def to_json(self) -> dict:
+        def one(c: Calibration) -> dict:
+            return {"inner": c.inner.tolist(), "outer": c.outer.tolist(), "n_pooled": c.n_pooled.tolist()}
+
+        return {"default": one(self.default), "by_scale": {k: one(v) for k, v in sorted(self.by_scale.items())}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunCalibration":
+        """The stored form back; ValueError on anything else (a hand-edited or older run's configuration)."""
+        def one(d: dict) -> Calibration:
+            inner, outer = np.asarray(d["inner"], dtype=float), np.asarray(d["outer"], dtype=float)
+            n = np.asarray(d["n_pooled"], dtype=int)
+            if inner.ndim != 1 or inner.size == 0 or inner.shape != outer.shape or n.shape != inner.shape \
+                    or not (np.isfinite(inner).all() and np.isfinite(outer).all()):
+                raise ValueError("a calibration is three equal-length lists of finite numbers")
+            return Calibration(inner, outer, n)
+
+        try:
+            return cls({str(k): one(v) for k, v in data["by_scale"].items()}, one(data["default"]))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a stored run calibration: {exc}") from None
+
+
 def pooled_calibration(steps: np.ndarray, standardised: np.ndarray, max_step: int,
                        prior: Calibration | None = None) -> Calibration:
     """Per step ahead, the factors that would have put 80 % and 95 % of the pooled standardised errors inside.

@@ -241,3 +241,19 @@ def sensitivity(
                 "leader_flip_rate": None if leader is None else float(leader != _leader(score, pair)),
             })
     return pl.DataFrame(rows, schema=SENSITIVITY_SCHEMA)
+
+
+def missing_members(observations: pl.DataFrame, catalog: Catalog, pair: tuple[str, str] = DEFAULT_PAIR
+                    ) -> dict[str, dict[str, list[str]]]:  # fmt: skip
+    """Per dimension and pair side: the member indicators with no history value at all for that side (which is why
+    its coverage is below the nominal weight). Dimensions where both sides have every member are left out."""
+    history = observations.filter(pl.col("value_kind").is_in(HISTORY_KINDS) & pl.col("country").is_in(list(pair)))
+    present = {(i, c) for i, c in history.select("indicator", "country").unique().iter_rows()}
+    out: dict[str, dict[str, list[str]]] = {}
+    for dimension in catalog.dimensions:
+        members = list(catalog.dimension_weights(dimension))
+        gaps = {c: [m for m in members if (m, c) not in present] for c in pair}
+        gaps = {c: g for c, g in gaps.items() if g}
+        if gaps:
+            out[dimension] = gaps
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pycountry
 
-from contracts.countries import KNOWN_AGGREGATES, country_name, is_valid_code
+from contracts.countries import KNOWN_AGGREGATES, check_pair, country_name
 from contracts.pair import DEFAULT_PAIR, PAIR_CODE
 
 # Codes kept as observations that are not countries; they never count as "a state" in derived series.
@@ -31,16 +31,14 @@ def display_name(code: str) -> str:
 
 
 def validate_pair(pair: tuple[str, str]) -> tuple[str, str]:
-    """Check a comparison pair: two distinct country codes (aggregates cannot lead or trail)."""
+    """Check a comparison pair: two distinct ISO3 countries, or one of contracts.pair.PAIR_AGGREGATES (the EU as a
+    bloc); the world and the bilateral unit cannot lead or trail."""
     if len(pair) != 2:
         raise ValueError(f"a pair has two countries, got {pair!r}")
     a, b = pair
     if a == b:
         raise ValueError(f"a pair needs two different countries, got {a} twice")
-    for code in pair:
-        if not is_valid_code(code) or not is_country(code):
-            raise ValueError(f"{code!r} is not an ISO3 country code")
-    return (a, b)
+    return check_pair((a, b))
 
 
 def rival(code: str, pair: tuple[str, str] = DEFAULT_PAIR) -> str:

@@ -201,3 +201,25 @@ def derive_all(observations: pl.DataFrame, catalog: Catalog, *, pair: tuple[str,
     if not frames:
         return empty_observations()
     return validate_observations(pl.concat(frames))
+
+
+def pairwise_indicators() -> tuple[str, ...]:
+    """The derived indicators whose values depend on the pair (e.g. states closer to a's democracy level than b's)."""
+    return tuple(name for name, spec in DERIVATIONS.items() if spec.pairwise)
+
+
+def rederive_for_pair(observations: pl.DataFrame, catalog: Catalog, pair: tuple[str, str]) -> pl.DataFrame:
+    """`observations` with the pair-dependent derived indicators recomputed for `pair`.
+
+    The stored rows of those indicators were derived for the default pair (the build): for another pair they answer
+    the wrong question, so they are dropped and derived again from their inputs. A pair side the inputs do not cover
+    (V-Dem scores no EU) gets no rows: the dimension's coverage then says so.
+    """
+    check_catalog(catalog)
+    names = pairwise_indicators()
+    kept = observations.filter(~pl.col("indicator").is_in(list(names)))
+    frames = [DERIVATIONS[name].function(observations, pair=pair) for name in names]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return kept
+    return pl.concat([kept, *frames], how="diagonal_relaxed").select(kept.columns)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from aitrack.api.schemas import ProvenanceParams
 from aitrack.api.serialize import HTML, CachedBody
-from aitrack.queries import UnknownIdError, check_known
+from aitrack.queries import PairFilter, UnknownIdError, check_known
 
 STATIC_FILES = {"dashboard.css": "text/css; charset=utf-8", "dashboard.js": "text/javascript; charset=utf-8"}
 
@@ -20,21 +20,26 @@ def register_pages(app: FastAPI, api) -> None:
     data = api.data
 
     @app.get("/", include_in_schema=False)
-    async def overview(request: Request) -> Response:
+    async def overview(request: Request, params: Annotated[PairFilter, Query()]) -> Response:
         from aitrack.dashboard.render import render_overview
 
-        return await api.answer(request, lambda: CachedBody.of(render_overview(data.dashboard(), data.catalog()).encode(),
-                                                               HTML))  # fmt: skip
+        def build() -> CachedBody:
+            check_known(params, data)
+            return CachedBody.of(render_overview(data.dashboard(params.pair), data.catalog()).encode(), HTML)
+
+        return await api.answer(request, build)
 
     @app.get("/subjects/{subject}", include_in_schema=False)
-    async def subject(request: Request, subject: str) -> Response:
+    async def subject(request: Request, subject: str, params: Annotated[PairFilter, Query()]) -> Response:
         from aitrack.dashboard.overview import page_subjects
         from aitrack.dashboard.render import render_subject
 
         def build() -> CachedBody:
-            html = render_subject(data.dashboard(), data.catalog(), subject)
+            check_known(params, data)
+            dashboard = data.dashboard(params.pair)
+            html = render_subject(dashboard, data.catalog(), subject)
             if html is None:
-                raise UnknownIdError("subject", subject, page_subjects(data.dashboard(), data.catalog()))
+                raise UnknownIdError("subject", subject, page_subjects(dashboard, data.catalog()))
             return CachedBody.of(html.encode(), HTML)
 
         return await api.answer(request, build)

@@ -102,17 +102,22 @@ class ApiData:
         return self._relation(("evidence",),
                               lambda: Relation.of(with_citations(self.reader.evidence()[0]), COLUMNS["evidence"]))  # fmt: skip
 
-    def crossovers(self) -> list[dict[str, Any]]:
-        """The crossover presentation (aitrack.present.crossovers) of the latest official run, shaped."""
+    def crossovers(self, pair: str | None = None) -> list[dict[str, Any]]:
+        """The crossover presentation (aitrack.present.crossovers) of the latest official run of a pair, shaped."""
         from aitrack.present import crossovers
+        from contracts.pair import DEFAULT_PAIR
 
-        return self._relation(("crossovers",), lambda: shape_rows(
-            [v.as_dict() for v in crossovers.load(self.reader, self.catalog())], COLUMNS["crossovers"]))  # fmt: skip
+        chosen = DEFAULT_PAIR if pair is None else tuple(pair.split("-"))
+        return self._relation(("crossovers", pair), lambda: shape_rows(
+            [v.as_dict() for v in crossovers.load(self.reader, self.catalog(), pair=chosen)],
+            COLUMNS["crossovers"]))  # fmt: skip
 
-    def dashboard(self) -> Any:
+    def dashboard(self, pair: str | None = None) -> Any:
         from aitrack.dashboard.data import load_dashboard_data
+        from contracts.pair import DEFAULT_PAIR
 
-        return self._relation(("dashboard",), lambda: load_dashboard_data(self.reader, self.catalog()))
+        chosen = DEFAULT_PAIR if pair is None else tuple(pair.split("-"))
+        return self._relation(("dashboard", pair), lambda: load_dashboard_data(self.reader, self.catalog(), chosen))
 
     # the Vocabulary of aitrack.queries
     def _known(self, name: str, read: Callable[[], Any]) -> frozenset[str]:
@@ -133,6 +138,11 @@ class ApiData:
 
     def evidence_indicators(self) -> frozenset[str]:
         return self._known("evidence_indicators", self.reader.evidence_indicators)
+
+    def pairs(self) -> frozenset[str]:
+        from aitrack.queries import stored_pairs
+
+        return self._known("pairs", lambda: stored_pairs(self.reader))
 
 
 # ---------------------------------------------------------------------------------------------- request plumbing
@@ -293,7 +303,7 @@ def register_routes(app: FastAPI, api: Api) -> None:
     async def crossovers(request: Request, params: Annotated[CrossoversQuery, Query()]) -> Response:
         def build() -> CachedBody:
             check_known(params, data)
-            return api.page(request, "crossovers", params, filter_crossovers(data.crossovers(), params))
+            return api.page(request, "crossovers", params, filter_crossovers(data.crossovers(params.pair), params))
 
         return await api.answer(request, build)
 

@@ -71,6 +71,24 @@ PublishOption = Annotated[
     typer.Option("--publish", help="Store as the official run that views, API and dashboard show (default: ad hoc)."),
 ]
 
+PairOption = Annotated[
+    str | None,
+    typer.Option("--pair", help="CHALLENGER,LEADER: two ISO3 codes or EUU (default CHN,USA); see docs/pairs.md."),
+]
+
+
+def chosen_pair(text: str | None) -> tuple[str, str]:
+    """--pair's value → (challenger, leader); the default pair when absent; a UsageError (exit 2) when bad."""
+    from contracts.countries import resolve_pair
+    from contracts.pair import DEFAULT_PAIR
+
+    if text is None:
+        return DEFAULT_PAIR
+    try:
+        return resolve_pair(text)
+    except ValueError as exc:
+        raise UsageError(f"bad --pair: {exc}") from None
+
 
 class _Current:
     """The settings of the running command, once `context()` has loaded them (for the error wrapper)."""

@@ -13,7 +13,9 @@ import typer
 from sqlalchemy import inspect
 
 from aitrack.cli import render
-from aitrack.cli.app import FormatOption, app, check_format, console, context, db_app, err_console, user_errors
+from aitrack.cli.app import (
+    FormatOption, PairOption, app, check_format, chosen_pair, console, context, db_app, err_console, user_errors,
+)  # fmt: skip
 from aitrack.context import AppContext
 from aitrack.errors import UsageError
 from aitrack.jobs import build as build_job
@@ -293,12 +295,24 @@ def build() -> None:
 def dimensions(
     fmt: FormatOption = "table",
     year: Annotated[int | None, typer.Option(help="Only this year (default: every year in JSON, latest in the table).")] = None,
+    pair: PairOption = None,
 ) -> None:
-    """The four dimensions — values, cohesion, influence, legitimacy: score, 80/95% bands, coverage, leader."""
+    """The four dimensions — values, cohesion, influence, legitimacy: score, 80/95% bands, coverage, leader.
+    Another pair's scores are the stored ones if it was published, else measured on demand (pair-dependent members
+    derived again for it); members a side has no data for are listed."""
     check_format(fmt, ("table", "json"))
+    chosen = chosen_pair(pair)
     reader = context().require_schema()
-    scores, _ = reader.dimension_scores(year=year)
+    scores, _ = reader.dimension_scores(year=year, pair=pair_label(chosen))
+    missing: dict = {}
+    if chosen != DEFAULT_PAIR:
+        on_demand = build_job.pair_dimension_scores(reader, current_catalog(reader), chosen)
+        missing = on_demand.missing
+        if scores.height == 0:
+            scores = on_demand.scores if year is None else on_demand.scores.filter(pl.col("year") == year)
     if scores.height == 0:
+        if chosen != DEFAULT_PAIR:
+            raise UsageError(f"no dimension scores for {pair_label(chosen)}: no member indicator has data for both")
         raise UsageError("no dimension scores yet: run `aitrack build` (or `aitrack run`)")
     if fmt == "json":
         out = []
@@ -306,12 +320,16 @@ def dimensions(
             rows = scores.filter(pl.col("dimension") == dimension).sort("year")
             out.append({
                 "dimension": dimension,
-                "pair": pair_label(DEFAULT_PAIR),
-                "years": rows.drop("dimension", "pair", "build_id", "computed_at").to_dicts(),
+                "pair": pair_label(chosen),
+                "years": rows.drop("dimension", "pair", "build_id", "computed_at", strict=False).to_dicts(),
+                "members_without_data": missing.get(dimension, {}),
             })
         sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
         return
-    console.print(render.dimensions_table(scores))
+    console.print(render.dimensions_table(scores, chosen))
+    for dimension, gaps in missing.items():
+        for side, members in gaps.items():
+            console.print(f"coverage: {dimension}: no {side} data for {', '.join(members)}", highlight=False)
 
 
 def build_and_forecast(ctx: AppContext, catalog: Any, result: build_job.BuildResult | None = None

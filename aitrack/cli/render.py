@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from rich import box
 from rich.markup import escape
@@ -124,9 +125,9 @@ def print_wide(table: Table) -> None:
         console.width = before
 
 
-def dimensions_table(scores: pl.DataFrame) -> Table:
+def dimensions_table(scores: pl.DataFrame, pair: tuple[str, str] = DEFAULT_PAIR) -> Table:
     """The latest scored year per dimension: score, 80% band, coverage, leader."""
-    table = Table(title="Dimensions (challenger's pair share; 0.5 = parity)")
+    table = Table(title=f"Dimensions ({pair[0]}'s share of {pair[0]} + {pair[1]}; 0.5 = parity)")
     for col in ("dimension", "year", "score", "80% band", "coverage", "leader", "status"):
         table.add_column(col)
     for dimension in DIMENSION_NAMES:
@@ -268,3 +269,87 @@ def provenance_panels(rows: list[dict[str, Any]]) -> Table:
         grid.add_row(detail)
         grid.add_row("")
     return grid
+
+
+RACE_DEFINITION = "P(row ahead of column in {year})"
+
+
+def race_tables(outcome: Any, name: str) -> list[Table]:
+    """One matrix per year: rows and columns the top N by latest value (best first), cells P(row ahead of column in
+    that year) as %; bold where the row trails the column on the latest data (the cell is then a passing)."""
+    from aitrack.present.formatting import format_value
+
+    order = outcome.countries
+    index = {c: k for k, c in enumerate(outcome.forecast)}
+    tables = []
+    for year, matrix in outcome.matrices.items():
+        table = Table(
+            title=f"{RACE_DEFINITION.format(year=year)}: {escape(name)}, {outcome.n_paths:,} joint sample paths",
+            caption="Bold: the row trails the column on the latest data, so the cell is P(it has passed by then and is "
+                    "still ahead); plain: P(the row is still ahead). A cell and its mirror add to 100% less the paths "
+                    "on which the two are equal (listed below when any are).",
+            box=box.SIMPLE_HEAD, padding=(0, 1),
+        )  # fmt: skip
+        table.add_column("country (latest)", no_wrap=True)
+        for column in order:
+            table.add_column(column, justify="right", no_wrap=True)
+        for row in order:
+            year_value = outcome.latest.get(row)
+            label = row if year_value is None else (
+                f"{row} {format_value(year_value[1], outcome.unit)} ({year_value[0]})")
+            cells = []
+            for column in order:
+                if row == column:
+                    cells.append("—")
+                elif row not in index or column not in index:
+                    cells.append("[dim]n/a[/dim]")
+                else:
+                    i, j = index[row], index[column]
+                    text = f"{matrix[i, j]:.0%}"
+                    cells.append(text if outcome.ahead_now[i, j] else f"[bold]{text}[/bold]")
+            table.add_row(escape(label), *cells)
+        tables.append(table)
+    return tables
+
+
+def race_notes(outcome: Any) -> list[str]:
+    """The lines under the matrices: countries without a forecast, stale data left out, the correlation used."""
+    lines = [f"no forecast for {c}: {why} (its cells are n/a)" for c, why in outcome.missing.items()]
+    if not outcome.forecast:
+        lines.insert(0, f"none of the top {len(outcome.countries)} countries has a forecast: no matrix")
+    for year in outcome.matrices:
+        tie = outcome.max_tie(year)
+        if tie >= 0.005:
+            lines.append(f"{year}: up to {tie:.0%} of paths have two countries at the same value (e.g. both at the "
+                         "indicator's lower bound): a cell and its mirror then add to less than 100%")
+    if outcome.stale:
+        from forecasts.race import RECENT_WITHIN_YEARS
+
+        lines.append(f"left out of the ranking, data end more than {RECENT_WITHIN_YEARS} years before the newest: "
+                     + ", ".join(outcome.stale))
+    if outcome.correlation is not None and len(outcome.forecast) > 1:
+        upper = outcome.correlation[np.triu_indices(len(outcome.forecast), k=1)]
+        lines.append(f"correlation of one-year changes: shrunk toward the panel mean {outcome.correlation_target:.2f}; "
+                     f"range {upper.min():.2f} to {upper.max():.2f}")  # fmt: skip
+    lines.append(f"intervals calibrated on {outcome.calibrated_on}")
+    lines.append(f"{outcome.seconds:.1f} s; computed on demand, not stored")
+    return lines
+
+
+def race_json(outcome: Any) -> dict[str, Any]:
+    """The race as one JSON object: definition, countries in order, the matrices (null where no forecast), cells."""
+    order = outcome.countries
+    index = {c: k for k, c in enumerate(outcome.forecast)}
+
+    def matrix(m: Any) -> list[list[float | None]]:
+        return [[None if r == c or r not in index or c not in index else round(float(m[index[r], index[c]]), 4)
+                 for c in order] for r in order]  # fmt: skip
+
+    return {
+        "indicator": outcome.indicator, "definition": "P(row ahead of column in year): share of joint paths",
+        "unit": outcome.unit, "lower_is_better": outcome.lower_is_better, "n_paths": outcome.n_paths,
+        "countries": order, "latest": {c: {"year": outcome.latest[c][0], "value": outcome.latest[c][1]} for c in order},
+        "no_forecast": outcome.missing, "stale_left_out": outcome.stale,
+        "correlation_target": round(outcome.correlation_target, 4),
+        "matrices": {str(y): matrix(m) for y, m in outcome.matrices.items()}, "cells": outcome.cells(),
+    }  # fmt: skip

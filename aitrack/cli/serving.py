@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from aitrack.cli.app import app, console, context, err_console, user_errors
+from aitrack.cli.app import PairOption, app, chosen_pair, console, context, err_console, user_errors
+from aitrack.errors import UsageError
 from aitrack.jobs.catalog import current_catalog
 
 
@@ -33,10 +34,17 @@ def serve(
 @user_errors
 def report(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
+    pair: PairOption = None,
 ) -> None:
-    """One self-contained HTML file: charts, crossover table, methodology, sources with licences, as-of date."""
+    """One self-contained HTML file: charts, crossover table, methodology, sources with licences, as-of date.
+    --pair reports another pair's official results (published with `aitrack forecast --pair … --publish`)."""
     from aitrack.report import write_report
+    from contracts.pair import DEFAULT_PAIR, pair_label
 
+    chosen = chosen_pair(pair)
     reader = context().require_schema()
-    path = write_report(reader, out, catalog=current_catalog(reader))
+    if chosen != DEFAULT_PAIR and not reader.crossovers(pair=pair_label(chosen)):
+        raise UsageError(f"no official results stored for {pair_label(chosen)}: run `aitrack forecast --pair "
+                         f"{chosen[0]},{chosen[1]} --publish` first (or `aitrack crossovers --pair …` for a table)")
+    path = write_report(reader, out, catalog=current_catalog(reader), pair=chosen)
     console.print(f"wrote {path}")

@@ -11,8 +11,9 @@ import polars as pl
 from aitrack.present import crossovers as crossover_presentation
 from aitrack.present.crossovers import CrossoverView
 from aitrack.present.evidence import with_citations
+from contracts.pair import DEFAULT_PAIR, PAIR_CODE, pair_label
 
-CHART_COUNTRIES = ("CHN", "USA", "XUC")
+CHART_COUNTRIES = (*DEFAULT_PAIR, PAIR_CODE)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class DashboardData:
     indicators: pl.DataFrame
     sources: list[dict[str, Any]]
     runs: list[dict[str, Any]]
+    pair: tuple[str, str] = DEFAULT_PAIR
+
+    @property
+    def chart_countries(self) -> tuple[str, ...]:
+        """The pair's two sides, and the bilateral US–China unit when the pair is the default one."""
+        return CHART_COUNTRIES if self.pair == DEFAULT_PAIR else self.pair
 
     @property
     def nbytes(self) -> int:
@@ -41,15 +48,17 @@ class DashboardData:
         return not (self.observations.height or self.forecasts.height or self.crossovers or self.dimensions.height)
 
 
-def load_dashboard_data(reader: Any, catalog: Any) -> DashboardData:
-    """The I/O edge: read the views through the Reader (read-only)."""
+def load_dashboard_data(reader: Any, catalog: Any, pair: tuple[str, str] = DEFAULT_PAIR) -> DashboardData:
+    """The I/O edge: read the views through the Reader (read-only), the official rows of one pair."""
+    countries = CHART_COUNTRIES if pair == DEFAULT_PAIR else pair
     return DashboardData(
-        observations=reader.latest_observations(countries=list(CHART_COUNTRIES), kinds=None),
-        forecasts=reader.forecasts()[0],
-        crossovers=crossover_presentation.load(reader, catalog),
-        dimensions=reader.dimension_scores()[0],
+        observations=reader.latest_observations(countries=list(countries), kinds=None),
+        forecasts=reader.forecasts(pair=pair_label(pair))[0],
+        crossovers=crossover_presentation.load(reader, catalog, pair=pair),
+        dimensions=reader.dimension_scores(pair=pair_label(pair))[0],
         evidence=with_citations(reader.evidence()[0]),
         indicators=reader.indicators(),
         sources=reader.sources(),
-        runs=reader.forecast_runs(),
+        runs=[r for r in reader.forecast_runs() if r.get("pair") == pair_label(pair)],
+        pair=pair,
     )

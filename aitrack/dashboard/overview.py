@@ -33,6 +33,7 @@ class Header:
     newest_vintage: str | None
     run: dict[str, Any] | None
     generated_at: str | None = None
+    pair: tuple[str, str] = ("CHN", "USA")  # the pages' pair (aitrack.dashboard.data.DashboardData.pair)
 
     @property
     def data_years(self) -> str:
@@ -87,7 +88,7 @@ class Overview:
 
 
 def header_of(data: DashboardData, generated_at: datetime | None = None) -> Header:
-    pair = annual_only(data.observations).filter(pl.col("country").is_in(["CHN", "USA"]),
+    pair = annual_only(data.observations).filter(pl.col("country").is_in(list(data.pair)),
                                                  pl.col("value_kind").is_in(OBSERVED_KINDS))  # fmt: skip
     complete = pair.filter(pl.col("value_kind") != PROVISIONAL)
     provisional = sorted(set(pair.filter(pl.col("value_kind") == PROVISIONAL)["year"].to_list()))
@@ -98,7 +99,7 @@ def header_of(data: DashboardData, generated_at: datetime | None = None) -> Head
         first_year=complete["year"].min() if complete.height else None, last_year=last,  # type: ignore[arg-type]
         provisional_years=[y for y in provisional if last is None or y > last], newest_vintage=vintages.max(),
         run=official[0] if official else None,
-        generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC") if generated_at else None,
+        generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC") if generated_at else None, pair=data.pair,
     )  # fmt: skip
 
 
@@ -163,11 +164,11 @@ def dimension_cards(data: DashboardData, catalog: Any, links: Links) -> list[Dim
         scored = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
         latest = max(scored or rows, key=lambda r: r["year"]) if rows else None
         forecasts = data.forecasts.filter(pl.col("subject") == name).to_dicts()
-        chart = dimension_spec(name, rows, forecasts, views.get(name), width=420, height=190)
+        chart = dimension_spec(name, rows, forecasts, views.get(name), width=420, height=190, pair=data.pair)
         cards.append(DimensionCard(
             name=name, year=latest["year"] if latest else None, score=latest["score"] if latest else None,
             leader=latest["leader"] if latest else None, status=latest["status"] if latest else "no scores",
-            coverage=dimension_coverage(rows), svg=Markup(fan_chart(chart)), href=links.subject_href(name),
+            coverage=dimension_coverage(rows, data.pair), svg=Markup(fan_chart(chart)), href=links.subject_href(name),
             gaps=list(spec.gaps),
         ))  # fmt: skip
     return cards

@@ -22,7 +22,9 @@ from aitrack.present.crossovers import CrossoverView, display_headers, display_c
 from aitrack.present.evidence import citation_text
 from aitrack.present.formatting import format_value, interval_text, probability_text, year_text
 from contracts.kinds import HISTORY_KINDS, OBSERVED_KINDS, PROVISIONAL
+from contracts.countries import country_name
 from contracts.observations import annual_only
+from contracts.pair import DEFAULT_PAIR
 
 LATEST_YEARS = 3  # rows per country in a subject's latest-values table
 
@@ -192,13 +194,14 @@ def country_series(country: str, observed: list[dict[str, Any]], forecasts: list
     return CountrySeries(country, history=history, provisional=provisional, projections=projections, fan=fan)
 
 
-def latest_values(subject: str, observed: pl.DataFrame, links: Links) -> list[LatestValue]:
+def latest_values(subject: str, observed: pl.DataFrame, links: Links,
+                  countries: tuple[str, ...] = CHART_COUNTRIES) -> list[LatestValue]:  # fmt: skip
     """The last observed years per country (provisional ones flagged), each with its provenance link and command."""
     from urllib.parse import urlencode
 
     rows = []
     frame = annual_only(observed).filter(pl.col("value_kind").is_in(OBSERVED_KINDS))
-    for country in CHART_COUNTRIES:
+    for country in countries:
         own = frame.filter(pl.col("country") == country).sort("year", descending=True).head(LATEST_YEARS)
         for r in own.iter_rows(named=True):
             query = urlencode({"indicator": subject, "country": country, "year": r["year"]})
@@ -244,7 +247,7 @@ def indicator_page(entry: Any, data: DashboardData, view: CrossoverView | None, 
     evidence = data.evidence.filter(pl.col("indicator") == entry.id).to_dicts()
     model = view.model if view else None
     series = []
-    for country in CHART_COUNTRIES:
+    for country in data.chart_countries:
         own = observed.filter(pl.col("country") == country).sort("year").to_dicts()
         fc = [r for r in forecasts if r["country"] == country]
         if own or fc:
@@ -259,7 +262,7 @@ def indicator_page(entry: Any, data: DashboardData, view: CrossoverView | None, 
         svg=Markup(fan_chart(spec)), legend=legend_items(spec), sentence=crossover_sentence(view),
         crossover_headers=headers, crossover_cells=cells, caveats=list(entry.caveats),
         provenance=source_lines(observed, sources) + forecast_lines(forecasts),
-        latest=latest_values(entry.id, observed, links), evidence=evidence, dimensions=sorted(entry.dimensions),
+        latest=latest_values(entry.id, observed, links, data.chart_countries), evidence=evidence, dimensions=sorted(entry.dimensions),
     )  # fmt: skip
 
 
@@ -279,7 +282,7 @@ def evidence_page(entry: Any, data: DashboardData, links: Links) -> SubjectPage:
     )  # fmt: skip
 
 
-def dimension_coverage(rows: list[dict[str, Any]]) -> str:
+def dimension_coverage(rows: list[dict[str, Any]], pair: tuple[str, str] = DEFAULT_PAIR) -> str:
     if not rows:
         return "No dimension scores stored yet."
     scored = [r for r in rows if r["status"] == "ok" and r["score"] is not None]
@@ -289,22 +292,23 @@ def dimension_coverage(rows: list[dict[str, Any]]) -> str:
                 f"{last['n_indicators']} indicators ({last['weight_present']:.0%} of the weight).")  # fmt: skip
     latest = max(scored, key=lambda r: r["year"])
     nowcast = f", of which {latest['weight_nowcast']:.0%} nowcast" if latest.get("weight_nowcast") else ""
-    return (f"Latest scored year {latest['year']}: score {latest['score']:.3f} (China's pair share; 0.5 = parity), "
+    return (f"Latest scored year {latest['year']}: score {latest['score']:.3f} ({country_name(pair[0])}'s pair share; 0.5 = parity), "
             f"{latest['n_present']} of {latest['n_indicators']} indicators present "
             f"({latest['weight_present']:.0%} of the weight{nowcast}).")  # fmt: skip
 
 
 def dimension_spec(name: str, rows: list[dict[str, Any]], forecasts: list[dict[str, Any]], view: CrossoverView | None,
-                   *, width: int | None = None, height: int | None = None) -> ChartSpec:  # fmt: skip
+                   *, width: int | None = None, height: int | None = None,
+                   pair: tuple[str, str] = DEFAULT_PAIR) -> ChartSpec:  # fmt: skip
     scored = sorted((r for r in rows if r["status"] == "ok" and r["score"] is not None), key=lambda r: r["year"])
     band_rows = [FanPoint(r["year"], r["score"], r["lo_80"], r["hi_80"], r["lo_95"], r["hi_95"])
                  for r in scored if None not in (r["lo_80"], r["hi_80"], r["lo_95"], r["hi_95"])]  # fmt: skip
-    fan_rows = pick_model([r for r in forecasts if r["country"] == "CHN"], view.model if view else None)
+    fan_rows = pick_model([r for r in forecasts if r["country"] == pair[0]], view.model if view else None)
     series: tuple[CountrySeries, ...] = ()
     if scored or fan_rows:
         history = [(r["year"], r["score"]) for r in scored]
-        series = (CountrySeries("CHN", history=tuple(history), fan=anchored_fan(history, tuple(band_rows)
-                                + fan_points(fan_rows)), label="China's share of the pair"),)  # fmt: skip
+        series = (CountrySeries(pair[0], history=tuple(history), fan=anchored_fan(history, tuple(band_rows)
+                                + fan_points(fan_rows)), label=f"{country_name(pair[0])}'s share of the pair"),)  # fmt: skip
     sizes = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
     return ChartSpec(title=f"Dimension: {name}", unit="share", series=series, crossover=band_of(view), reference=0.5,
                      reference_label="parity (0.5)", chart_id=chart_id(name + ("-card" if sizes else "")), **sizes)
@@ -314,7 +318,7 @@ def dimension_page(name: str, spec: Any, data: DashboardData, catalog: Any, view
                    *, pages: set[str] | frozenset[str] = frozenset(), common_horizon: bool = True) -> SubjectPage:  # fmt: skip
     rows = data.dimensions.filter(pl.col("dimension") == name).to_dicts()
     forecasts = data.forecasts.filter(pl.col("subject") == name).to_dicts()
-    chart = dimension_spec(name, rows, forecasts, view)
+    chart = dimension_spec(name, rows, forecasts, view, pair=data.pair)
     caveats = [spec.description] if spec is not None else []
     if spec is not None and spec.gaps:
         caveats.append("Cited by the seed but not scored (no pair series): " + ", ".join(spec.gaps) + ".")
@@ -329,5 +333,5 @@ def dimension_page(name: str, spec: Any, data: DashboardData, catalog: Any, view
         svg=Markup(fan_chart(chart)), legend=legend_items(chart), sentence=crossover_sentence(view),
         crossover_headers=headers, crossover_cells=cells, caveats=caveats,
         provenance=[f"Build {b} ({d})" for b, d in builds] + forecast_lines(forecasts),
-        coverage=dimension_coverage(rows), members=members,
+        coverage=dimension_coverage(rows, data.pair), members=members,
     )  # fmt: skip

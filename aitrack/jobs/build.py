@@ -75,3 +75,27 @@ def build(reader: Reader, writer: Writer, catalog: Catalog, *, n_draws: int = 20
     build_id = str(uuid.uuid4())
     n = writer.save_dimension_scores(scores, build_id=build_id, fingerprint=fingerprint)
     return BuildResult(derived=outcome, build_id=build_id, dimension_rows=n, fingerprint=fingerprint, scores=scores)
+
+
+@dataclass
+class PairScores:
+    pair: tuple[str, str]
+    scores: pl.DataFrame  # SCORES_SCHEMA + pair
+    missing: dict[str, dict[str, list[str]]]  # dimension → side → member indicators without data
+
+
+def pair_dimension_scores(reader: Reader, catalog: Catalog, pair: tuple[str, str], *, n_draws: int = 2000,
+                          seed: int = 0) -> PairScores:  # fmt: skip
+    """The four dimension scores of any pair from the observed data, computed on demand (not stored): pair-dependent
+    derived series are derived again for the pair, and the members a side lacks are listed."""
+    from indicators.composites import dimension_scores, missing_members, pair_shares
+    from indicators.derive import rederive_for_pair
+
+    observations = scoring_observations(reader)
+    if pair != DEFAULT_PAIR:
+        observations = rederive_for_pair(observations, catalog, pair)
+    shares = pair_shares(observations, catalog, pair=pair)
+    scores = dimension_scores(shares, catalog, n_draws=n_draws, seed=seed, pair=pair).with_columns(
+        pl.lit(pair_label(pair)).alias("pair")
+    )
+    return PairScores(pair, scores, missing_members(observations, catalog, pair))

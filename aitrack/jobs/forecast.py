@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from aitrack.errors import UsageError
-from aitrack.executors import forecast_executor
+from aitrack.executors import configured_executor, forecast_executor
 from contracts.dimensions import DIMENSION_NAMES
 from contracts.intervals import FORECAST_VALUE_COLUMNS
 from contracts.kinds import HISTORY_KINDS
@@ -43,6 +43,7 @@ class ForecastOutcome:
     warnings: dict[str, list[str]]
     seconds: float
     details: dict[str, dict] = field(default_factory=dict)  # per subject: model choice, residual correlation
+    calibrated_on: str = "this run"  # whose backtest errors calibrate the intervals: this run or an official run
 
 
 def _code_version() -> str:
@@ -69,6 +70,16 @@ def series_spec(entry) -> "SeriesSpec":  # noqa: F821 - imported lazily
     preferred = entry.forecast_scale if unit.family != "other" else None
     return SeriesSpec(subject=entry.id, scale=fixed, bounds=bounds, preferred_scale=preferred,
                       lower_is_better=entry.direction == "lower_is_better")
+
+
+def checked_pair(pair: tuple[str, str]) -> tuple[str, str]:
+    """The pair, or a UsageError (exit 2, one line) when a side is neither a country nor an accepted aggregate."""
+    from indicators.countries import validate_pair
+
+    try:
+        return validate_pair(tuple(pair))
+    except ValueError as exc:
+        raise UsageError(f"bad pair: {exc}") from None
 
 
 def pair_indicators(catalog: Catalog) -> list[str]:
@@ -188,6 +199,27 @@ def dimension_build(measured: pl.DataFrame, dimensions: dict[str, object], catal
     return pl.concat([keep, added]).sort("dimension", "year")
 
 
+def reference_calibration(reader: Reader, kind: str, pair: tuple[str, str]):
+    """An ad-hoc run's reference: the calibration of the latest official run by this code version for the pair, else
+    for the default pair (so that a subject forecast alone, for another pair or for the world panel, gets intervals
+    calibrated on the whole catalog rather than on its own few series); (None, "this run") for official and as-of
+    runs. Returns (RunCalibration or None, where the calibration came from)."""
+    from forecasts import RunCalibration
+
+    if kind != "adhoc":
+        return None, "this run"
+    for candidate in dict.fromkeys((pair, DEFAULT_PAIR)):
+        stored = reader.official_calibration(pair=pair_label(candidate), code_version=_code_version())
+        if stored is None:
+            continue
+        run_id, data = stored
+        try:
+            return RunCalibration.from_json(data), f"official run {run_id} ({pair_label(candidate)})"
+        except ValueError as exc:
+            return None, f"this run (official run {run_id}'s calibration unreadable: {exc})"
+    return None, "this run (no official run by this version to calibrate against)"
+
+
 @_locked_when_official
 def forecast_subjects(
     reader: Reader,
@@ -209,12 +241,19 @@ def forecast_subjects(
     when a writer is given (official only when asked: ad-hoc runs never replace what the views show). An official
     run also publishes the dimension scores with their nowcast years. `executor`: where the batch's fits run
     (`local` or `dask://host:port`); None → the `AITRACK_EXECUTOR` setting."""
-    from forecasts import ForecastConfig, ForecastJob, forecast_many
+    from forecasts import ForecastConfig, ForecastJob, forecast_run
     from indicators.composites import dimension_scores, pair_shares
 
     t0 = time.perf_counter()
     _check_subjects(catalog, indicators, dimensions)
+    pair = checked_pair(pair)
     observations = history_observations(reader, as_of=as_of)
+    if pair != DEFAULT_PAIR:
+        from indicators.derive import rederive_for_pair
+
+        # The stored pair-dependent series (states closer to CHN's democracy level than to USA's) answer the default
+        # pair's question: another pair gets its own.
+        observations = rederive_for_pair(observations, catalog, pair)
     if indicators is None and dimensions is None:
         wanted_ind, wanted_dim = pair_indicators(catalog), list(DIMENSION_NAMES)
     else:
@@ -227,12 +266,11 @@ def forecast_subjects(
                     .select("country", "year", "value"), spec=series_spec(catalog.get(i)), pair=pair, as_of=as_of)
         for i in needed
     ]  # fmt: skip
-    if executor is None:
-        from aitrack.settings import load_settings
-
-        executor = load_settings().executor
-    with forecast_executor(executor) as runner:
-        results = {job.spec.subject: res for job, res in zip(jobs, forecast_many(jobs, config, runner))}
+    kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
+    reference, calibrated_on = reference_calibration(reader, kind, pair)
+    with forecast_executor(configured_executor(executor)) as runner:
+        batch, calibration = forecast_run(jobs, config, reference, runner)
+    results = {job.spec.subject: res for job, res in zip(jobs, batch)}
 
     out = _Outputs()
     for indicator in wanted_ind:
@@ -242,7 +280,6 @@ def forecast_subjects(
         _dimension_outputs(out, dimension, results, shares, catalog, config, pair)
     table = _forecast_table(out.frames, config.current_year)
     run_id = str(uuid.uuid4())
-    kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
     crossovers = [replace(cx, run_id=run_id) for cx in out.crossovers]
     if writer is not None:
         fingerprint = data_fingerprint(observations)
@@ -258,7 +295,10 @@ def forecast_subjects(
                                   "indicators": wanted_ind, "dimensions": wanted_dim,
                                   "horizon_year": config.horizon_year, "current_year": config.current_year,
                                   # per series: chosen scale, model weights, widening, backtest scores
-                                  "fits": {i: results[i].fits for i in wanted_ind}},
+                                  "fits": {i: results[i].fits for i in wanted_ind},
+                                  # the interval calibration used, and where it came from
+                                  "calibration": calibration.to_json() if calibration is not None else None,
+                                  "calibrated_on": calibrated_on},
                 "duration_s": time.perf_counter() - t0,
             },
             forecasts=table, crossovers=crossovers, details=out.details,
@@ -270,7 +310,8 @@ def forecast_subjects(
             ).with_columns(pl.lit(pair_label(pair)).alias("pair"))
             writer.save_dimension_scores(published, build_id=run_id, fingerprint=fingerprint)
     return ForecastOutcome(run_id=run_id, kind=kind, as_of=as_of, forecasts=table, crossovers=crossovers,
-                           warnings=out.warnings, seconds=time.perf_counter() - t0, details=out.details)  # fmt: skip
+                           warnings=out.warnings, seconds=time.perf_counter() - t0, details=out.details,
+                           calibrated_on=calibrated_on)  # fmt: skip
 
 
 def backtest_subjects(

@@ -22,6 +22,7 @@ from aitrack.present.formatting import DASH, format_value, in_sentence, interval
 from contracts.countries import country_name
 from contracts.kinds import OBSERVED_KINDS, PROVISIONAL
 from contracts.observations import annual_only
+from contracts.pair import DEFAULT_PAIR, pair_label
 from contracts.records import REPORT_YEARS, CrossoverRow
 
 
@@ -236,13 +237,27 @@ def present(
     return rows
 
 
-def load(reader: Any, catalog: Any, records: Sequence[CrossoverRow] | None = None) -> list[CrossoverView]:
-    """The I/O edge: the stored official crossovers (or `records`, e.g. of an ad-hoc run) and the facts they lack."""
+def _rederived(reader: Any, catalog: Any, observations: pl.DataFrame, pair: tuple[str, str]) -> pl.DataFrame:
+    """The pair's observations with its pair-dependent derived series (stored for the default pair) derived again."""
+    from indicators.derive import DERIVATIONS, pairwise_indicators, rederive_for_pair
+
+    inputs = sorted({i for name in pairwise_indicators() for i in DERIVATIONS[name].inputs})
+    every = reader.latest_observations(indicators=inputs, kinds=OBSERVED_KINDS)
+    rederived = rederive_for_pair(pl.concat([observations, every], how="vertical_relaxed").unique(), catalog, pair)
+    return rederived.filter(pl.col("country").is_in(list(pair)))
+
+
+def load(reader: Any, catalog: Any, records: Sequence[CrossoverRow] | None = None, *,
+         pair: tuple[str, str] = DEFAULT_PAIR, dimension_scores: pl.DataFrame | None = None) -> list[CrossoverView]:
+    """The I/O edge: the stored official crossovers of `pair` (or `records`, e.g. of an ad-hoc run) and the facts they
+    lack; `dimension_scores` (default: the stored ones of the pair) give the dimensions' last values."""
     if records is None:
-        records = reader.crossovers()
+        records = reader.crossovers(pair=pair_label(pair))
     countries = sorted({c for cx in records for c in _names(cx.pair)})
     observations = reader.latest_observations(countries=countries or None, kinds=OBSERVED_KINDS)
-    scores, _ = reader.dimension_scores()
+    if pair != DEFAULT_PAIR:
+        observations = _rederived(reader, catalog, observations, pair)
+    scores = reader.dimension_scores(pair=pair_label(pair))[0] if dimension_scores is None else dimension_scores
     return present(records, catalog=catalog, observations=observations, dimension_scores=scores,
                    run_times=reader.crossover_run_times())  # fmt: skip
 

@@ -1,5 +1,8 @@
 """As-of backtests: rows only for later observed years, coverage and crossover hits."""
 
+import json
+
+import numpy as np
 import polars as pl
 import pytest
 
@@ -49,3 +52,20 @@ def test_interval_hit_rules():
     assert interval_hit(None, 2025, 2021, 2024) is False  # should have crossed by 2024
     assert interval_hit(None, 2025, 2021, 2030) is None  # not contradicted yet
     assert interval_hit(None, 2025, None, None) is None
+
+
+def test_a_run_calibration_survives_its_stored_form_and_garbage_is_refused():
+    from forecasts.selection import Calibration, RunCalibration
+
+    calibration = RunCalibration(
+        {"log": Calibration(np.array([1.1, 1.3]), np.array([1.4, 1.9]), np.array([30, 20]))},
+        Calibration(np.array([1.0, 1.2]), np.array([1.5, 1.6]), np.array([50, 40])),
+    )
+    back = RunCalibration.from_json(json.loads(json.dumps(calibration.to_json())))
+    assert back.for_scale("log").outer.tolist() == [1.4, 1.9]
+    assert back.for_scale("level").inner.tolist() == [1.0, 1.2]  # a scale the run never took: the pool of all
+    for garbage in ({}, {"default": {"inner": [1.0]}, "by_scale": {}},
+                    {"default": {"inner": [1.0], "outer": [1.0, 2.0], "n_pooled": [1]}, "by_scale": {}},
+                    {"default": {"inner": ["x"], "outer": [1.0], "n_pooled": [1]}, "by_scale": {}}):
+        with pytest.raises(ValueError):
+            RunCalibration.from_json(garbage)

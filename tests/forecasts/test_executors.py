@@ -21,7 +21,7 @@ from aitrack.executors import RAY_UNSUPPORTED, forecast_executor
 from aitrack.jobs import ingest
 from aitrack.jobs.catalog import current_catalog, sync_catalog
 from aitrack.jobs.forecast import history_observations, series_spec
-from aitrack.jobs.panel import panel_jobs
+from aitrack.jobs.panel import world_panel_jobs
 from aitrack.settings import load_settings
 from contracts.pair import DEFAULT_PAIR
 from db.migrate import upgrade
@@ -45,7 +45,7 @@ def jobs(tmp_path_factory) -> list[ForecastJob]:
     sync_catalog(writer, catalog)
     ingest.load_snapshot(writer, catalog, sources=("worldbank",))
     observations = history_observations(reader)
-    panel = [j for j in panel_jobs(observations, catalog) if j.spec.subject in PANEL_INDICATORS]
+    panel = [j for j in world_panel_jobs(observations, catalog) if j.spec.subject in PANEL_INDICATORS]
     pairs = [ForecastJob(observations.filter((pl.col("indicator") == i) & pl.col("country").is_in(DEFAULT_PAIR))
                          .select("country", "year", "value"), series_spec(catalog.get(i))) for i in PAIR_INDICATORS]
     engine.dispose()
