@@ -1,7 +1,7 @@
 """The world panel of the snapshot forecast in one batch: in-process, and on a 2-worker local Dask cluster.
 
-The panel: every country (and kept aggregate) × every catalog indicator with at least 8 annual history values in
-the database `make run` builds (data/aitrack.db), one single-country job each (`aitrack.jobs.panel.panel_jobs`),
+The panel: every country (aggregates left out) × every catalog indicator with at least 8 annual history values in
+the database `make run` builds (data/aitrack.db), one single-country job each (`aitrack.jobs.panel.world_panel_jobs`),
 forecast with the default configuration (backtest selection over naive, rw_drift, theta and comb on the candidate
 scales, pooled calibration) and 2,000 paths per series. Measured:
 
@@ -86,7 +86,7 @@ def main() -> None:
     countries = len({j.pair[0] for j in jobs})
     indicators = len({j.spec.subject for j in jobs})
     config = ForecastConfig(n_paths=N_PATHS, workers=2)
-    print(f"world panel: {len(jobs)} series ({indicators} indicators × {countries} countries and aggregates), "
+    print(f"world panel: {len(jobs)} series ({indicators} indicators × {countries} countries), "
           f"{N_PATHS} paths each; load average before: {os.getloadavg()[0]:.2f}")
 
     # Not measured: one small batch first, so that imports and numba's compilation are not charged to the first size.
@@ -123,7 +123,7 @@ def main() -> None:
     report = {
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "panel": {"series": len(jobs), "indicators": indicators, "countries_and_aggregates": countries,
+        "panel": {"series": len(jobs), "indicators": indicators, "countries": countries,
                   "n_paths": N_PATHS, "min_points": config.min_points_full},
         "runs": rows,
         "dask": dask,

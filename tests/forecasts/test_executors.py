@@ -2,7 +2,7 @@
 
 Real series: the World Bank files of the embedded snapshot (data/snapshot/worldbank; ../shared/data/worldbank/
 SOURCES.md), loaded by the same loader `aitrack run` uses into a scratch SQLite database; every country with at
-least 8 points of three of its indicators as single-country jobs, and China–US pair jobs of three for crossover rows.
+least 8 points of three of its indicators as single-country jobs (countries only), and China–US pair jobs of three for crossover rows.
 The cluster is `distributed.LocalCluster` on localhost: 2 worker processes, 1 thread each.
 """
 
