@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, create_model, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aitrack.errors import SettingsError
+from aitrack.executors import LOCAL, check_executor
 from fetchers.registry import LIVE_SOURCE_IDS, SOURCES
 
 
@@ -48,6 +49,8 @@ class _CoreSettings(BaseSettings):
     api_cache_bytes: int = Field(default=256 * 2**20, ge=0, description="memory bound of the API's response cache")
     # Where an internal error's traceback goes (one file, appended); unset → <data_dir>/logs.
     log_dir: Path | None = None
+    # Where the forecast batch's statsforecast fits run: local (this process) or dask://host:port (aitrack/executors.py).
+    executor: str = LOCAL
 
     @field_validator("database_url")
     @classmethod
@@ -55,6 +58,11 @@ class _CoreSettings(BaseSettings):
         if value is not None and "://" not in value:
             raise ValueError(f"not a database URL (expected e.g. sqlite:///path or postgresql+psycopg://…): {value!r}")
         return value
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        return check_executor(value)
 
     @field_validator("public_base_url")
     @classmethod

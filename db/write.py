@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,9 @@ from contracts.records import CrossoverRow
 from contracts.redaction import NO_SECRETS, Scrubber
 from contracts.validation import check_observations
 from db import models as m
+from db.copy import copy_observations
 from db.locks import holder_gone, this_process
+from db.vintages import revision_vintage, values_equal
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,6 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
-
-
-def _values_equal(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
-
-
-def revision_vintage(vintage: str, value: float) -> str:
-    """The vintage of a value a provider changed without changing its release date: `<vintage>#<digest of value>`.
-
-    The suffix depends on the value only, so a retry or a second process storing the same revision produces the same
-    key, which the unique constraint then admits once.
-    """
-    return f"{vintage}#{hashlib.sha256(repr(float(value)).encode()).hexdigest()[:8]}"
 
 
 def _dialect_insert(conn: Connection, table):
@@ -230,12 +218,19 @@ class Writer:
     def _write_observations(self, conn: Connection, frame: pl.DataFrame, fetch_run_id: int | None,
                             stats: WriteStats | None = None) -> WriteStats:  # fmt: skip
         """Append the frame's new values and revisions; a value already stored (under its vintage or a same-day
-        revision of it) is unchanged. Inserts say ON CONFLICT DO NOTHING, so a race can never add a duplicate."""
+        revision of it) is unchanged. Inserts say ON CONFLICT DO NOTHING, so a race can never add a duplicate.
+        PostgreSQL takes the frame through COPY (db/copy.py); SQLite row by row below, the same rules."""
         stats = stats if stats is not None else WriteStats()
         if frame.height == 0:
             return stats
         indicators = sorted(set(frame["indicator"]))
         check_observations(frame, catalog_units=self._catalog_units(conn, indicators))
+        if conn.dialect.name == "postgresql":
+            # The bulk path: COPY into a staging table, the same rules set-based (db/copy.py).
+            added, unchanged, revised = copy_observations(conn, frame, fetch_run_id)
+            stats.added, stats.unchanged, stats.revised = (stats.added + added, stats.unchanged + unchanged,
+                                                           stats.revised + revised)
+            return stats
         sources = sorted(set(frame["source"]))
         countries = sorted(set(frame["country"]))
         rows = conn.execute(
@@ -279,14 +274,14 @@ class Writer:
             vintage = row["vintage"]
             same_vintage = by_vintage.get(key + (vintage,))
             if same_vintage is not None:
-                if any(_values_equal(v, row["value"]) for v in family.get(key + (vintage,), ())):
+                if any(values_equal(v, row["value"]) for v in family.get(key + (vintage,), ())):
                     stats.unchanged += 1
                     continue
                 # A provider changed a value without changing its release date: keep both, told apart by the value.
                 vintage = revision_vintage(vintage, row["value"])
                 revised = True
             elif key in latest:
-                if _values_equal(latest[key][2], row["value"]):
+                if values_equal(latest[key][2], row["value"]):
                     stats.unchanged += 1
                     continue
                 revised = True

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forecasts.engine import candidates_for, fit_windows
+from forecasts.executors import Executor, InProcess
 from forecasts.models import rw_drift
 from forecasts.registry import SHORT_SERIES_MODELS
 from forecasts.scales import ScaleTransform
@@ -289,14 +290,17 @@ def calibrate_and_choose(series: list[PreparedSeries], evaluations: list[dict[in
 
 
 def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
-               reference: RunCalibration | None = None) -> tuple[list[SeriesFit], RunCalibration]:
+               reference: RunCalibration | None = None, executor: Executor = InProcess()
+               ) -> tuple[list[SeriesFit], RunCalibration]:
     """Backtest, choose, calibrate and fit every series of the run; `steps_needed[i]` years ahead for series i
-    (calibrated against `reference` when given, see calibrate_and_choose)."""
+    (calibrated against `reference` when given, see calibrate_and_choose). Each of the two fits (every backtest
+    window, then every final history) runs its statsforecast calls on `executor`; the calibration between them
+    runs here, over every series."""
     candidates, notes = zip(*[_candidates(s, config) for s in series]) if series else ((), ())
     windows, meta = _backtest_windows(series, config)
     every = tuple(dict.fromkeys(m for c in candidates for m in c))
     fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed,
-                       spread=config.spread)
+                       spread=config.spread, executor=executor)
     rows: dict[int, dict[int, list[int]]] = {}
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
@@ -308,7 +312,7 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
     weights_of = [ev[t].weights if ev else {candidates[i][0]: 1.0} for i, (ev, t) in enumerate(zip(evaluations, chosen_t))]
     final_models = tuple(dict.fromkeys(m for w in weights_of for m in w))
     final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed,
-                        spread=config.spread)
+                        spread=config.spread, executor=executor)
     fallback = rw_drift(final_windows, horizon)
     out = []
     for i, (s, t) in enumerate(zip(series, chosen_t)):

@@ -14,6 +14,7 @@ import numpy as np
 
 from contracts.intervals import LEVELS
 from forecasts import models as closed
+from forecasts.executors import Executor, InProcess, split
 from forecasts.registry import REGISTRY, expand, spec, usable
 from forecasts.selection import Z
 
@@ -22,11 +23,17 @@ _SD_LEVEL = min(LEVELS)
 _Z_SD_LEVEL = Z[_SD_LEVEL]
 
 
+def _statsforecast_task(task: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One partition of a fit (an executor's unit of work): `_statsforecast_group`'s arguments as one tuple."""
+    return _statsforecast_group(*task)
+
+
 def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int,
                          intervals: bool = True):
     import pandas as pd
     from statsforecast import StatsForecast
-    from statsforecast.models import Naive
+
+    from forecasts.sfmodels import CopyingNaive as Naive
 
     lengths = np.array([w.size for w in windows])
     frame = pd.DataFrame({
@@ -56,7 +63,7 @@ def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], ho
 
 def fit_windows(
     windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0,
-    spread: str = "model",
+    spread: str = "model", executor: Executor = InProcess(),
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per model alias, (mean, sd) arrays of shape (len(windows), horizon); NaN rows where not fitted.
 
@@ -66,6 +73,8 @@ def fit_windows(
     shape over the horizon that the backtest calibration then rescales; statsforecast then computes no
     intervals, which is most of its cost on these short series. A model registered with own_spread=False
     (AutoTheta, whose intervals statsforecast simulates) always borrows the random walk's sd.
+    The statsforecast calls run on `executor` in partitions of windows (forecasts.executors); the closed forms and
+    Prophet (one random stream over its windows) run here.
     """
     aliases = expand(models)
     n = len(windows)
@@ -89,15 +98,22 @@ def fit_windows(
         if allowed:
             groups.setdefault(allowed, []).append(i)
     borrowed = {a for a in aliases if spread == "rw" or not spec(a).own_spread}
+    # Every statsforecast call of this fit, split into partitions of series, goes to the executor at once.
+    tasks, targets = [], []
     for allowed, members in groups.items():
         # Models whose own intervals are wanted in one call, the others (point forecasts only) in another.
         for subset, intervals in ((tuple(a for a in allowed if a not in borrowed), True),
                                   (tuple(a for a in allowed if a in borrowed), False)):
             if not subset:
                 continue
-            fitted = _statsforecast_group([windows[i] for i in members], subset, horizon, n_jobs, intervals)
-            for alias, (mean, sd) in fitted.items():
-                result[alias][0][members], result[alias][1][members] = mean, sd
+            for part in split(len(members), executor.partitions_for(len(members))):
+                chosen = [members[k] for k in part]
+                tasks.append(([windows[i] for i in chosen], subset, horizon, executor.jobs_per_partition(n_jobs),
+                              intervals))
+                targets.append(chosen)
+    for chosen, fitted in zip(targets, executor.map(_statsforecast_task, tasks)):
+        for alias, (mean, sd) in fitted.items():
+            result[alias][0][chosen], result[alias][1][chosen] = mean, sd
     if borrowed:
         rw_sd = closed.rw_drift(windows, horizon)[1]
         for alias in borrowed:

@@ -17,6 +17,7 @@ from contracts.pair import DEFAULT_PAIR
 from contracts.records import COMMON_HORIZON_YEAR, REPORT_YEARS
 from forecasts.batch import PreparedSeries, SeriesFit, fit_series
 from forecasts.crossover import Crossover, crossover_from_paths
+from forecasts.executors import Executor, InProcess
 from forecasts.paths import (
     canonical_order,
     marginal_quantiles,
@@ -88,9 +89,12 @@ class ForecastConfig:
 
 @dataclass(frozen=True)
 class ForecastJob:
+    """One subject's history for a pair of countries, or for one country (`pair=("IND",)`: a panel series, its own
+    forecast and paths, no crossover)."""
+
     history: pl.DataFrame  # country, year, value (history kinds only)
     spec: SeriesSpec
-    pair: tuple[str, str] = DEFAULT_PAIR
+    pair: tuple[str, str] | tuple[str] = DEFAULT_PAIR
     as_of: int | None = None
 
 
@@ -120,6 +124,8 @@ class PairForecast:
         return {c: f["widening_80"][0] for c, f in self.fits.items() if f.get("widening_80")}
 
     def crossover(self, report_years: tuple[int, ...] | None = None) -> Crossover:
+        if len(self.pair) != 2:
+            raise ValueError(f"{self.subject}: a single-country forecast ({self.pair[0]}) has no crossover")
         result = crossover_from_paths(
             self.history, self.path_years, self.paths, pair=self.pair,
             report_years=tuple(report_years or self.report_years), subject=self.subject, model=self.model,
@@ -174,6 +180,8 @@ class _Prepared:
 
 
 def _prepare_job(job: ForecastJob, all_series: list[PreparedSeries]) -> _Prepared:
+    if len(job.pair) not in (1, 2):
+        raise ValueError(f"{job.spec.subject}: a job forecasts one country or a pair, not {len(job.pair)}")
     frame = _pair_history(job.history, job.pair, job.as_of)
     prepared = _Prepared(job, frame, {}, [])
     short = []
@@ -269,21 +277,27 @@ def forecast_rows(country: str, fit: SeriesFit, years: np.ndarray, model: str, w
 def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> PairForecast:
     job, pair = p.job, p.job.pair
     order = canonical_order(p.raw)  # streams go in data order, so swapping the countries' data swaps nothing else
-    root = subject_seed(config.seed, job.spec.subject)
-    first, second = order
     fit_of = {c: fits[p.series[c]] for c in pair}
-    # One-year changes (less their mean) on the chosen scales, dated by the later year of each change.
-    change_years = {c: np.arange(int(p.raw[c][0][0]) + 1, int(p.raw[c][0][-1]) + 1) for c in pair}
-    correlation, n_overlap = residual_correlation(
-        change_years[first], fit_of[first].residuals, change_years[second], fit_of[second].residuals
-    )
     notes = list(p.notes)
-    if correlation is None:
-        notes.append(f"residual correlation not estimated ({n_overlap} overlapping errors); paths independent")
     path_years = _path_years(p, config)
-    shock_rngs = [np.random.default_rng(s) for s in root.spawn(2)]
-    shocks = dict(zip(order, correlated_shocks(shock_rngs[0], shock_rngs[1], correlation or 0.0,
-                                               (config.n_paths, path_years.size))))
+    shape = (config.n_paths, path_years.size)
+    if len(order) == 1:
+        # One country of a panel: its own stream per (subject, country), so that two countries' paths are independent.
+        correlation = None
+        root = subject_seed(config.seed, f"{job.spec.subject}/{order[0]}")
+        shocks = {order[0]: np.random.default_rng(root.spawn(1)[0]).standard_normal(shape)}
+    else:
+        root = subject_seed(config.seed, job.spec.subject)
+        first, second = order
+        # One-year changes (less their mean) on the chosen scales, dated by the later year of each change.
+        change_years = {c: np.arange(int(p.raw[c][0][0]) + 1, int(p.raw[c][0][-1]) + 1) for c in pair}
+        correlation, n_overlap = residual_correlation(
+            change_years[first], fit_of[first].residuals, change_years[second], fit_of[second].residuals
+        )
+        if correlation is None:
+            notes.append(f"residual correlation not estimated ({n_overlap} overlapping errors); paths independent")
+        shock_rngs = [np.random.default_rng(s) for s in root.spawn(2)]
+        shocks = dict(zip(order, correlated_shocks(shock_rngs[0], shock_rngs[1], correlation or 0.0, shape)))
     paths, rows, meta, selected = {}, [], {}, {}
     for country in order:
         fit = fit_of[country]
@@ -314,7 +328,8 @@ def _assemble(p: _Prepared, fits: list[SeriesFit], config: ForecastConfig) -> Pa
     )  # fmt: skip
 
 
-def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfig()) -> list[PairForecast]:
+def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfig(),
+                  executor: Executor = InProcess()) -> list[PairForecast]:
     """The batch entry point: every job's two series are backtested, chosen and fitted together; results in job order.
 
     Input: jobs, each a pair history (country, year, value; history kinds only — targets and pledges are
@@ -324,13 +339,15 @@ def forecast_many(jobs: list[ForecastJob], config: ForecastConfig = ForecastConf
     `config.horizon_year`, fit metadata per country, and `crossover()`. The interval calibration pools the
     backtest errors of every series in the batch, so a run's subjects are best forecast in one call
     (`forecast_run` with a reference calibration makes each subject's forecast independent of the others).
-    Reproducible: the same jobs, config and seed give the same output whatever `config.workers`.
+    Reproducible: the same jobs, config and seed give the same output whatever `config.workers` and whichever
+    `executor` (forecasts.executors: in-process, or a Dask cluster) runs the statsforecast fits.
     """
-    return forecast_run(jobs, config)[0]
+    return forecast_run(jobs, config, executor=executor)[0]
 
 
 def forecast_run(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfig(),
-                 reference: RunCalibration | None = None) -> tuple[list[PairForecast], RunCalibration | None]:
+                 reference: RunCalibration | None = None, executor: Executor = InProcess()
+                 ) -> tuple[list[PairForecast], RunCalibration | None]:
     """`forecast_many`, also returning the run's interval calibration (None without any series), calibrated
     against `reference` instead of the run's own pooled errors when one is given (batch.calibrate_and_choose)."""
     jobs = [j if isinstance(j, ForecastJob) else ForecastJob(*j) for j in jobs]
@@ -342,7 +359,8 @@ def forecast_run(jobs: list[ForecastJob], config: ForecastConfig = ForecastConfi
             end = int(_path_years(p, config)[-1])
             for country, index in p.series.items():
                 steps_needed[index] = end - int(p.raw[country][0][-1])
-    fits, calibration = fit_series(all_series, steps_needed, config, reference) if all_series else ([], None)
+    fits, calibration = (fit_series(all_series, steps_needed, config, reference, executor) if all_series
+                         else ([], None))
     results = [_insufficient(p, config) if p.error is not None else _assemble(p, fits, config) for p in prepared]
     return results, calibration
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from contracts.kinds import HISTORY_KINDS
 from forecasts.batch import SeriesFit, fit_series
+from forecasts.executors import Executor, InProcess
 from forecasts.selection import RunCalibration
 from forecasts.pair import (
     FORECAST_SCHEMA,
@@ -77,7 +78,7 @@ def panel_history(history: pl.DataFrame, as_of: int | None = None) -> pl.DataFra
 def forecast_panel(
     history: pl.DataFrame, spec: SeriesSpec, config: ForecastConfig = ForecastConfig(), *,
     min_points: int | None = None, joint: Sequence[str] = (), as_of: int | None = None,
-    reference: RunCalibration | None = None,
+    reference: RunCalibration | None = None, executor: Executor = InProcess(),
 ) -> PanelForecast:
     """Forecast every country of `history` (country, year, value; one indicator) with at least `min_points`
     observations (default `config.min_points_full`): one batch, so the interval calibration pools the whole panel —
@@ -86,7 +87,8 @@ def forecast_panel(
     For the countries in `joint` that were forecast, joint sample paths on one grid of years (from the earliest of
     their last observed years + 1 to `config.horizon_year` or beyond): shocks correlated by
     `shrunk_correlation_matrix` of their one-year errors, shrunk toward the panel's mean correlation; a year a
-    country has already observed holds its known value in every path. Reproducible for the same seed.
+    country has already observed holds its known value in every path. Reproducible for the same seed, whichever
+    `executor` runs the statsforecast fits (forecasts.executors).
     """
     min_points = config.min_points_full if min_points is None else min_points
     frame = panel_history(history, as_of)
@@ -114,7 +116,7 @@ def forecast_panel(
     lasts = [last[c][0] for c in (wanted or order)]
     end = max(max(lasts, default=config.horizon_year) + config.horizon, config.horizon_year)
     steps = [end - last[c][0] for c in order]
-    fits: list[SeriesFit] = fit_series(prepared, steps, config, reference)[0] if prepared else []
+    fits: list[SeriesFit] = fit_series(prepared, steps, config, reference, executor)[0] if prepared else []
     fit_of = dict(zip(order, fits))
     rows, meta = [], {}
     for country in order:

@@ -31,7 +31,7 @@ class ModelSpec:
 
 
 def _ets():
-    from statsforecast.models import AutoETS
+    from forecasts.sfmodels import CopyingAutoETS as AutoETS
 
     # Additive errors on the model scale (the log or logit transform is chosen by the backtest, not by ETS's
     # multiplicative forms); trend none, additive or damped additive, chosen by AICc.
@@ -39,19 +39,19 @@ def _ets():
 
 
 def _ses():
-    from statsforecast.models import AutoETS
+    from forecasts.sfmodels import CopyingAutoETS as AutoETS
 
     return AutoETS(model="ANN", alias="ses")
 
 
 def _theta():
-    from statsforecast.models import AutoTheta
+    from forecasts.sfmodels import CopyingAutoTheta as AutoTheta
 
     return AutoTheta(alias="theta")
 
 
 def _auto_arima():
-    from statsforecast.models import AutoARIMA
+    from forecasts.sfmodels import CopyingAutoARIMA as AutoARIMA
 
     return AutoARIMA(seasonal=False, alias="auto_arima")
 

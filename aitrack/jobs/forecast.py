@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from aitrack.errors import UsageError
+from aitrack.executors import configured_executor, forecast_executor
 from contracts.dimensions import DIMENSION_NAMES
 from contracts.intervals import FORECAST_VALUE_COLUMNS
 from contracts.kinds import HISTORY_KINDS
@@ -234,10 +235,12 @@ def forecast_subjects(
     workers: int = 2,
     official: bool = False,
     pair: tuple[str, str] = DEFAULT_PAIR,
+    executor: str | None = None,
 ) -> ForecastOutcome:
     """Forecast pair indicators and dimensions from data up to `as_of`; crossovers from joint paths; store the run
     when a writer is given (official only when asked: ad-hoc runs never replace what the views show). An official
-    run also publishes the dimension scores with their nowcast years."""
+    run also publishes the dimension scores with their nowcast years. `executor`: where the batch's fits run
+    (`local` or `dask://host:port`); None → the `AITRACK_EXECUTOR` setting."""
     from forecasts import ForecastConfig, ForecastJob, forecast_run
     from indicators.composites import dimension_scores, pair_shares
 
@@ -265,7 +268,8 @@ def forecast_subjects(
     ]  # fmt: skip
     kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
     reference, calibrated_on = reference_calibration(reader, kind, pair)
-    batch, calibration = forecast_run(jobs, config, reference)
+    with forecast_executor(configured_executor(executor)) as runner:
+        batch, calibration = forecast_run(jobs, config, reference, runner)
     results = {job.spec.subject: res for job, res in zip(jobs, batch)}
 
     out = _Outputs()

@@ -11,11 +11,13 @@ import numpy as np
 import polars as pl
 
 from aitrack.errors import UsageError
+from aitrack.executors import configured_executor, forecast_executor
 from aitrack.jobs.forecast import FORECAST_COLUMNS, history_observations, reference_calibration, series_spec
 from contracts.pair import DEFAULT_PAIR
 from contracts.records import COMMON_HORIZON_YEAR, REPORT_YEARS
 from db.read import Reader
 from indicators.catalog import Catalog
+from indicators.countries import is_country
 
 # Rows of the panel's forecast table: the pair table's columns (pair is empty: no pair is compared) and the data end.
 PANEL_COLUMNS = tuple(c for c in FORECAST_COLUMNS if c != "pair") + ("last_year", "last_value")
@@ -95,8 +97,9 @@ def _config(horizon: int, n_paths: int, seed: int, workers: int):
 
 def forecast_countries(reader: Reader, catalog: Catalog, indicator: str, *, countries: Sequence[str] | None = None,
                        as_of: int | None = None, horizon: int = 15, n_paths: int = 2000, seed: int = 0,
-                       workers: int = 2) -> PanelOutcome:  # fmt: skip
-    """Every country (or `countries`) with enough history of `indicator`, forecast in one batch."""
+                       workers: int = 2, executor: str | None = None) -> PanelOutcome:  # fmt: skip
+    """Every country (or `countries`) with enough history of `indicator`, forecast in one batch (its fits on
+    `executor`: `local` or `dask://host:port`; None → the `AITRACK_EXECUTOR` setting)."""
     from forecasts.panel import forecast_panel
 
     t0 = time.perf_counter()
@@ -104,8 +107,9 @@ def forecast_countries(reader: Reader, catalog: Catalog, indicator: str, *, coun
     if countries is not None:
         history = history.filter(pl.col("country").is_in(list(countries)))
     reference, calibrated_on = reference_calibration(reader, "adhoc" if as_of is None else "backtest", DEFAULT_PAIR)
-    result = forecast_panel(history, series_spec(entry), _config(horizon, n_paths, seed, workers), as_of=as_of,
-                            reference=reference)
+    with forecast_executor(configured_executor(executor)) as runner:
+        result = forecast_panel(history, series_spec(entry), _config(horizon, n_paths, seed, workers), as_of=as_of,
+                                reference=reference, executor=runner)
     last = pl.DataFrame([{"country": c, "last_year": y, "last_value": v} for c, (y, v) in result.last.items()],
                         schema={"country": pl.String, "last_year": pl.Int64, "last_value": pl.Float64})  # fmt: skip
     table = result.forecasts.with_columns(pl.lit(indicator).alias("subject"), pl.lit("indicator").alias("subject_kind"))
@@ -118,7 +122,7 @@ def forecast_countries(reader: Reader, catalog: Catalog, indicator: str, *, coun
 
 
 def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, years: Sequence[int] = REPORT_YEARS,
-         n_paths: int = 2000, seed: int = 0, workers: int = 2) -> RaceOutcome:  # fmt: skip
+         n_paths: int = 2000, seed: int = 0, workers: int = 2, executor: str | None = None) -> RaceOutcome:  # fmt: skip
     """The top `top` countries by latest value of `indicator`; P(row ahead of column in each year) from joint paths
     (the whole panel is fitted in one batch, so the calibration and the correlation target use every country)."""
     from forecasts.panel import forecast_panel, panel_history
@@ -136,8 +140,9 @@ def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, yea
     if not ranked:
         raise UsageError(f"{indicator}: no country has data")
     reference, calibrated_on = reference_calibration(reader, "adhoc", DEFAULT_PAIR)
-    result = forecast_panel(history, series_spec(entry), _config(15, n_paths, seed, workers), joint=ranked,
-                            reference=reference)
+    with forecast_executor(configured_executor(executor)) as runner:
+        result = forecast_panel(history, series_spec(entry), _config(15, n_paths, seed, workers), joint=ranked,
+                                reference=reference, executor=runner)
     forecast = [c for c in ranked if c in result.paths]
     missing = {c: result.skipped.get(c, "not forecast") for c in ranked if c not in result.paths}
     matrices: dict[int, np.ndarray] = {}
@@ -155,3 +160,24 @@ def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, yea
         correlation_target=result.correlation_target, n_paths=n_paths, seconds=time.perf_counter() - t0,
         calibrated_on=calibrated_on,
     )  # fmt: skip
+
+
+def world_panel_jobs(observations: pl.DataFrame, catalog: Catalog, *, min_points: int | None = None) -> list:
+    """The whole world panel as one batch: a single-country `ForecastJob(pair=(country,))` per (catalog indicator,
+    country) with at least `min_points` annual history values (default: the full-model threshold
+    `ForecastConfig.min_points_full`), countries only as in `forecast_countries`, ordered by indicator then country
+    (`bench/bench_panel.py`, the executor test). `observations`: `history_observations`."""
+    from forecasts import ForecastConfig, ForecastJob
+
+    threshold = ForecastConfig().min_points_full if min_points is None else min_points
+    known = [e.id for e in catalog if not e.evidence_only]
+    frame = observations.filter(pl.col("indicator").is_in(known)).select("indicator", "country", "year", "value")
+    codes = [c for c in frame["country"].unique().to_list() if is_country(c)]
+    frame = frame.filter(pl.col("country").is_in(codes))
+    counts = frame.group_by("indicator", "country").len().filter(pl.col("len") >= threshold)
+    keys = counts.sort("indicator", "country").select("indicator", "country").rows()
+    by_key = frame.join(counts.select("indicator", "country"), on=["indicator", "country"]).partition_by(
+        "indicator", "country", as_dict=True)
+    specs = {i: series_spec(catalog.get(i)) for i in {k[0] for k in keys}}
+    return [ForecastJob(history=by_key[key].select("country", "year", "value"), spec=specs[key[0]], pair=(key[1],))
+            for key in keys]

@@ -1,0 +1,84 @@
+"""Where the statsforecast fits of a forecast batch run: in this process (the default) or on a Dask cluster.
+
+An executor maps a module-level function over partitions (chunks of series) and returns the results in partition
+order; it neither schedules nor queues anything itself. `InProcess` runs each partition here, with statsforecast's
+own `n_jobs` processes; `Dask` hands the partitions to an existing `distributed.Client` (one task per partition,
+one statsforecast process per task) and gathers the results. Every statsforecast series (one training window) is
+fitted on its own, so how the series are split into partitions changes nothing in the output: a batch gives the
+same bytes whichever executor ran it. The executor is chosen by the application (`AITRACK_EXECUTOR`, read in
+`aitrack/settings.py`); this module connects to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# A partition smaller than this is not worth a task of its own (a statsforecast call costs ~10 ms to set up).
+MIN_PARTITION_SERIES = 32
+
+
+class Executor(Protocol):
+    """`map(fn, partitions)` → `[fn(p) for p in partitions]`, wherever it runs; `fn` must be importable by name."""
+
+    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]: ...
+
+    def partitions_for(self, n_series: int) -> int:
+        """How many partitions to split `n_series` series into."""
+        ...
+
+    def jobs_per_partition(self, workers: int) -> int:
+        """statsforecast's `n_jobs` inside one partition, given the batch's configured `workers`."""
+        ...
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """The default: one partition per fit, run here, statsforecast parallel over `workers` processes."""
+
+    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
+        return [fn(p) for p in partitions]
+
+    def partitions_for(self, n_series: int) -> int:
+        return 1
+
+    def jobs_per_partition(self, workers: int) -> int:
+        return workers
+
+
+class Dask:
+    """Partitions as tasks on a Dask cluster through an existing `distributed.Client` (the caller owns it).
+
+    Two partitions per worker thread, so that a slow partition does not leave the others idle; each task fits its
+    series sequentially (the worker is the unit of parallelism).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _threads(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
+        # pure=False: two equal partitions of different runs are still two tasks (no cached result is reused).
+        futures = self.client.map(fn, list(partitions), pure=False)
+        return self.client.gather(futures)
+
+    def partitions_for(self, n_series: int) -> int:
+        return max(1, min(2 * self._threads(), n_series // MIN_PARTITION_SERIES))
+
+    def jobs_per_partition(self, workers: int) -> int:
+        return 1
+
+
+def split(n: int, parts: int) -> list[range]:
+    """`range(n)` in `parts` contiguous, nearly equal chunks (none empty)."""
+    parts = max(1, min(parts, n))
+    size, extra = divmod(n, parts)
+    bounds, start = [], 0
+    for k in range(parts):
+        stop = start + size + (1 if k < extra else 0)
+        bounds.append(range(start, stop))
+        start = stop
+    return bounds
