@@ -7,7 +7,7 @@ Run:
   farm-bench -n 1 --timeout 900 --vs '.venv/bin/python bench/bench_batch.py prophet DIR' -- \\
       .venv/bin/python bench/bench_batch.py ours DIR     # ours vs a plain per-series Prophet loop
 
-`ours` is exactly what a user runs: `aitrack forecast --as-of 2024 --horizon 6 -i …` over every imported
+`ours` is exactly what a user runs: `aitrack forecast --as-of 2020 --horizon 6 -i …` over every imported
 indicator (699 series as 350 pairs), default configuration, 2,000 paths, parquet out. `peer-ets` fits
 statsforecast's AutoETS on the same 699 training series in one batch (n_jobs=2) with 80/95 % intervals — the
 figure the issue quotes (about 2 s for 645 series); `prophet` fits a default Prophet per series and predicts
