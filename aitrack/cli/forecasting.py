@@ -11,6 +11,7 @@ from aitrack.cli.app import (
     OUTPUT_FORMATS, AsOfOption, DimensionOption, HorizonOption, IndicatorOption, OutOption, PairOption, PathsOption,
     PublishOption, SeedOption, app, check_format, chosen_pair, console, context, err_console, user_errors,
 )  # fmt: skip
+from contracts.countries import is_valid_code
 from contracts.pair import DEFAULT_PAIR, pair_label
 from contracts.records import REPORT_YEARS
 from aitrack.errors import UsageError
@@ -45,6 +46,9 @@ def _world_panel(indicator, countries_text, as_of, horizon, paths, seed, fmt, ou
         bad = [c for c in countries if len(c) != 3 or not c.isalpha()]
         if bad or not countries:
             raise UsageError(f"--countries is `all` or ISO3 codes separated by commas, got {countries_text!r}")
+        unknown = [c for c in countries if not is_valid_code(c)]
+        if unknown:
+            raise UsageError(f"--countries: {', '.join(unknown)} is not an ISO 3166 alpha-3 country code")
     ctx = context()
     reader = ctx.require_schema()
     catalog = current_catalog(reader)

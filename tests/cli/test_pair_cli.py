@@ -177,3 +177,9 @@ def test_race_refuses_bad_input(env):
     assert runner.invoke(app, ["race", "--indicator", "nope"]).exit_code == 2
     bad_years = runner.invoke(app, ["race", "--indicator", "ai_papers", "--years", "2030,2090"])
     assert bad_years.exit_code == 2 and "common horizon" in bad_years.output
+
+
+def test_forecast_countries_refuses_a_code_that_is_no_country(env):
+    result = runner.invoke(app, ["forecast", "--countries", "IND,XXX", "--indicator", "ai_papers"])
+    assert result.exit_code == 2
+    assert "XXX is not an ISO 3166 alpha-3 country code" in result.output and "Traceback" not in result.output
