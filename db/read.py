@@ -228,16 +228,14 @@ class Reader:
             return self._rows(conn, sql, {}, {"configuration": JSON(), "created_at": m.UtcDateTime})
 
     def official_calibration(self, *, pair: str, code_version: str) -> tuple[str, dict[str, Any]] | None:
-        """(run id, stored calibration) of the latest official run of `pair` made by `code_version` that stored
-        one; None without such a run."""
+        """(run id, stored calibration) of the latest official run of `pair` made by `code_version`; None without
+        such a run, or when that run stored none (a run without any series to calibrate)."""
         sql = ("SELECT id, configuration FROM forecast_run WHERE kind = 'official' AND pair = :pair "
-               "AND code_version = :version ORDER BY created_at DESC, id DESC")
+               "AND code_version = :version ORDER BY created_at DESC, id DESC LIMIT 1")
         with self.engine.connect() as conn:
-            for row in self._rows(conn, sql, {"pair": pair, "version": code_version}, {"configuration": JSON()}):
-                calibration = (row["configuration"] or {}).get("calibration")
-                if calibration:
-                    return row["id"], calibration
-        return None
+            rows = self._rows(conn, sql, {"pair": pair, "version": code_version}, {"configuration": JSON()})
+        calibration = (rows[0]["configuration"] or {}).get("calibration") if rows else None
+        return (rows[0]["id"], calibration) if calibration else None
 
     def forecast_subjects(self) -> set[str]:
         with self.engine.connect() as conn:

@@ -31,6 +31,8 @@ from forecasts.selection import (
     series_factor,
 )
 
+# A log-scale series whose growth slowed in each of its last this many years is damped from the first year.
+SLOWING_YEARS = 3
 # Windows shorter than this are not backtest origins (a random walk with drift needs two changes).
 MIN_ORIGIN_TRAIN = 3
 
@@ -114,6 +116,17 @@ def growth_guard(last: float, mean: np.ndarray, history: np.ndarray, *, damp_aft
     if changes.size >= 2:
         guarded = np.clip(guarded, last - reach, last + reach)
     return guarded, cap
+
+
+def slowing_growth(history: np.ndarray, k: int = SLOWING_YEARS) -> bool:
+    """True when a growing series' last `k` one-year changes each fell below the one before and average less than
+    the `k` before them: a take-off that is slowing down, whose models (each fitted to the whole history's pace)
+    would extrapolate the pace it is leaving."""
+    changes = np.diff(history)
+    if changes.size < 2 * k:
+        return False
+    last, before = changes[-k:], changes[-2 * k:-k]
+    return bool(before.mean() > 0 and last.mean() < before.mean() and np.all(np.diff(last) < 0))
 
 
 def window_reach(history: np.ndarray, horizon: int) -> np.ndarray:
@@ -328,15 +341,18 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
             series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
             weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
         history = final_windows[i]
-        # A short series' trend rests on a few backtest forecasts of at most a few years: it is damped from the
-        # first forecast year instead of after the backtested horizon.
+        # A short series' trend rests on a few backtest forecasts of at most a few years, and a log-scale take-off
+        # that is slowing would compound the pace it is leaving: both are damped from the first forecast year
+        # instead of after the backtested horizon.
         short = int(s.observed.sum()) < config.min_points_full
-        damp_after = 0 if short else config.backtest_horizon
+        slowing = s.transforms[t].scale == "log" and slowing_growth(history)
+        damp_after = 0 if (short or slowing) else config.backtest_horizon
         guarded, cap = (mean, None) if not config.growth_guard else growth_guard(
             float(history[-1]), mean, history, damp_after=damp_after, damping=config.long_run_damping)
-        if short and config.growth_guard:
-            series_notes.append(f"short series: the median's trend damped by {config.long_run_damping:g} a year from "
-                                "the first forecast year")
+        if (short or slowing) and config.growth_guard:
+            why = "short series" if short else f"growth slowing for {SLOWING_YEARS} years"
+            series_notes.append(f"{why}: the median's trend damped by {config.long_run_damping:g} a year from the "
+                                "first forecast year")
         if cap is not None:
             series_notes.append(f"growth guard: the median's yearly change held within ±{cap:.3g} on the "
                                 f"{s.transforms[t].scale} scale (the history's mean change + 2 se)")

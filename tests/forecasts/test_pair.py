@@ -132,3 +132,39 @@ def test_growth_guard_holds_the_median_to_the_historys_pace(history_steps, model
     for h in range(1, guarded.size + 1):
         widest = max(np.max(np.abs(history[k:] - history[:-k])) for k in range(1, min(h, history.size - 1) + 1))
         assert abs(guarded[h - 1] - history[-1]) <= widest + 1e-9
+
+
+def _openalex_dl_works() -> pl.DataFrame:
+    """OpenAlex's deprecated deep-learning concept (C108583219), works per year for CN and US: the snapshot's own
+    recorded group_by responses (data/snapshot/openalex/dl_C108583219_<year>.json, see its manifest)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "data" / "snapshot" / "openalex"
+    rows = []
+    for path in sorted(root.glob("dl_C108583219_*.json")):
+        year = int(path.stem.rsplit("_", 1)[1])
+        for group in json.loads(path.read_text())["group_by"]:
+            code = {"https://openalex.org/countries/CN": "CHN", "https://openalex.org/countries/US": "USA"}.get(group["key"])
+            if code:
+                rows.append((code, year, float(group["count"])))
+    return pl.DataFrame(rows, schema=["country", "year", "value"], orient="row")
+
+
+def test_a_slowing_take_off_is_not_compounded_at_its_old_pace():
+    """US deep-learning works grew 66 -> 7,179 in 2010-2020, but by 78 %, 45 % and 23 % in its last three years: the
+    whole history's pace (~60 % a year) compounded over ten years made a 2030 median 65x the 2020 value."""
+    from forecasts.batch import slowing_growth
+
+    history = _openalex_dl_works()
+    usa = history.filter(pl.col("country") == "USA").sort("year")
+    assert usa["year"].to_list() == list(range(2010, 2021)) and usa["value"][-1] == 7179.0
+    assert slowing_growth(np.log(usa["value"].to_numpy()))
+    # Through 2017 growth was still uneven (78 %, 63 %, 71 %): not a slowdown, the trend is left to the models.
+    assert not slowing_growth(np.log(usa["value"].to_numpy()[:8]))
+    # On the log scale, as the official run chooses for the US (alone, the pair's own pool picks the level scale).
+    result = forecast_pair(history, SeriesSpec("dl_works", bounds=(0.0, None), scale="log"),
+                           ForecastConfig(n_paths=300))
+    usa_2030 = result.forecasts.filter((pl.col("country") == "USA") & (pl.col("year") == 2030))["mean"][0]
+    assert 7179.0 < usa_2030 < 10 * 7179.0
+    assert any("growth slowing for 3 years" in note for note in result.warnings)
