@@ -5,11 +5,19 @@ statsforecast hands every model a view into one array holding all the series of 
 series before it in the call hold: the same series could get forecasts differing in the 15th digit depending on its
 batch-mates, on `n_jobs`, or on which executor partition it landed in. A fresh copy is always aligned alike, so a
 series' fit depends on that series alone (`tests/forecasts/test_executors.py` holds the executors to it).
+
+AutoETS's normal prediction intervals for the additive-error, non-seasonal forms (ANN, AAN, AAdN: all the
+registry asks for) are computed here from the fitted parameters with the closed-form variances of Hyndman et al.
+(2008, "Forecasting with exponential smoothing", table 6.1, class 1), the formulas statsforecast itself evaluates:
+its own route builds a scipy distribution object per series, which cost as much as the fit (about 1 ms of a 2 ms
+fit-and-forecast). `tests/forecasts/test_models.py` holds the two to the same intervals; any other form takes
+statsforecast's own route.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Naive
 
 
@@ -20,8 +28,51 @@ class _OwnCopy:
                                 fitted=fitted)
 
 
+def class1_variance(components: str, par, sigma2: float, h: int) -> np.ndarray | None:
+    """Forecast variance at steps 1..h of an additive-error ETS without seasonality; None for any other form.
+
+    With v = σ², steps h = 1..H:
+    ANN  v[1 + α²(h−1)];
+    AAN  v[1 + (h−1)(α² + αβh + β²h(2h−1)/6)];
+    AAdN v[1 + α²(h−1) + βφh(2α(1−φ) + βφ)/(1−φ)² − βφ(1−φʰ)(2α(1−φ²) + βφ(1 + 2φ − φʰ))/((1−φ)²(1−φ²))].
+    `components` is the fitted model's (error, trend, season, damped) code, `par` its (α, β, γ, φ)."""
+    error, trend, season, damped = components[:4]
+    if error != "A" or season != "N":
+        return None
+    alpha, beta, _, phi = (float(p) if p is not None else np.nan for p in par[:4])
+    steps = np.arange(1, h + 1, dtype=float)
+    if trend == "N":
+        factor = 1 + alpha**2 * (steps - 1)
+    elif trend == "A" and damped == "N":
+        factor = 1 + (steps - 1) * (alpha**2 + alpha * beta * steps + beta**2 * steps * (2 * steps - 1) / 6)
+    elif trend == "A" and damped == "D":
+        factor = (1 + alpha**2 * (steps - 1)
+                  + beta * phi * steps / (1 - phi) ** 2 * (2 * alpha * (1 - phi) + beta * phi)
+                  - beta * phi * (1 - phi**steps) / ((1 - phi) ** 2 * (1 - phi**2))
+                  * (2 * alpha * (1 - phi**2) + beta * phi * (1 + 2 * phi - phi**steps)))
+    else:
+        return None
+    return sigma2 * factor
+
+
 class CopyingAutoETS(_OwnCopy, AutoETS):
-    pass
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        if level is None or fitted or self.prediction_intervals is not None or self.distribution != "normal":
+            return super().forecast(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
+        model = AutoETS(season_length=self.season_length, model=self.model, damped=self.damped, phi=self.phi,
+                        distribution=self.distribution).fit(np.array(y, dtype=np.float64, copy=True))
+        variance = class1_variance(model.model_["components"], model.model_["par"], model.model_["sigma2"], h)
+        if variance is None:
+            return super().forecast(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
+        mean = model.predict(h)["mean"]
+        with np.errstate(invalid="ignore"):
+            sd = np.sqrt(variance)
+        out = {"mean": mean}
+        for lv in sorted(level, reverse=True):
+            out[f"lo-{lv}"] = mean - ndtri(0.5 + lv / 200) * sd
+        for lv in sorted(level):
+            out[f"hi-{lv}"] = mean + ndtri(0.5 + lv / 200) * sd
+        return out
 
 
 class CopyingAutoTheta(_OwnCopy, AutoTheta):

@@ -75,3 +75,28 @@ def test_registry_is_the_one_list():
     assert usable(DEFAULT_MODELS, 6) == ("naive", "rw_drift", "theta")
     for spec in REGISTRY.values():
         assert spec.min_points >= 2 and (spec.factory is not None) == (spec.engine == "statsforecast")
+
+
+def test_ets_closed_form_intervals_are_statsforecasts_own(windows, gerd_pct):
+    """The class-1 variances in forecasts.sfmodels give statsforecast's own AutoETS intervals on every ETS form the
+    registry fits (each prefix of the real series, on the log and level scales, so that ANN, AAN and AAdN all
+    occur)."""
+    from statsforecast.models import AutoETS
+
+    from forecasts.sfmodels import CopyingAutoETS
+
+    levels = [80, 95]
+    forms = set()
+    series = windows + [np.exp(w) for w in windows]
+    for y in series:
+        for end in range(7, y.size + 1):
+            prefix = y[:end].copy()
+            for spec in ("AZN", "ANN"):
+                reference = AutoETS(model=spec).fit(prefix)
+                forms.add(reference.model_["components"][:4])
+                theirs = AutoETS(model=spec).forecast(prefix, H, level=levels)
+                ours = CopyingAutoETS(model=spec).forecast(prefix, H, level=levels)
+                assert set(ours) == set(theirs)
+                for key in theirs:
+                    np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert {f[1] + f[3] for f in forms} >= {"NN", "AN", "AD"}, forms
