@@ -46,6 +46,8 @@ VARIANTS: dict[str, dict] = {
     "every spread the random walk's": {"spread": "rw"},
     "scale chosen on the common pool; pools by chosen scale": {"calibration_pool": "chosen_scale"},
     "calibrate on windows of 6+ points only": {"min_calibration_train": 6},
+    "every origin refitted": {"refit_origins": True},
+    "parameters carried across origins": {"refit_origins": False},
 }
 
 

@@ -312,8 +312,14 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
     candidates, notes = zip(*[_candidates(s, config) for s in series]) if series else ((), ())
     windows, meta = _backtest_windows(series, config)
     every = tuple(dict.fromkeys(m for c in candidates for m in c))
+    chains = None
+    if not config.refit_origins:
+        by_series: dict[tuple[int, int], list[int]] = {}
+        for r, w in enumerate(meta):
+            by_series.setdefault((w.series, w.transform), []).append(r)
+        chains = list(by_series.values())
     fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed,
-                       spread=config.spread, executor=executor)
+                       spread=config.spread, executor=executor, chains=chains, step=config.origin_step)
     rows: dict[int, dict[int, list[int]]] = {}
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)

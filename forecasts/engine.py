@@ -24,16 +24,64 @@ _Z_SD_LEVEL = Z[_SD_LEVEL]
 
 
 def _statsforecast_task(task: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """One partition of a fit (an executor's unit of work): `_statsforecast_group`'s arguments as one tuple."""
+    """One partition of a fit (an executor's unit of work): `_statsforecast_group`'s arguments as one tuple, or
+    `_statsforecast_chains`' after the tag "chains"."""
+    if task[0] == "chains":
+        return _statsforecast_chains(*task[1:])
     return _statsforecast_group(*task)
+
+
+def _fitter(aliases: tuple[str, ...], n_jobs: int):
+    from statsforecast import StatsForecast
+
+    from forecasts.sfmodels import CopyingNaive as Naive
+
+    return StatsForecast(models=[spec(a).factory() for a in aliases], freq=1, n_jobs=n_jobs, fallback_model=Naive())
+
+
+def _read_intervals(out, aliases: tuple[str, ...], rows: int, horizon: int, intervals: bool) -> dict:
+    result = {}
+    for alias in aliases:
+        mean = out[alias].to_numpy(dtype=float).reshape(rows, horizon)
+        sd = np.full_like(mean, np.nan)
+        if intervals:
+            lo = out[f"{alias}-lo-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(rows, horizon)
+            hi = out[f"{alias}-hi-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(rows, horizon)
+            sd = (hi - lo) / (2 * _Z_SD_LEVEL)
+        result[alias] = (mean, sd)
+    return result
+
+
+def _statsforecast_chains(chains: list[list[np.ndarray]], aliases: tuple[str, ...], horizon: int, n_jobs: int,
+                          intervals: bool, step: int):
+    """Rolling origins without refitting: each chain (k training windows of one series, each `step` points longer
+    than the one before) is one series of statsforecast's `cross_validation(refit=False)`, which fits every model
+    on the chain's first window and applies the fitted parameters (`forward`) at the later origins. The series
+    handed over is the chain's last window followed by `horizon` NaN (the years after it, which no model reads), so
+    that the k cross-validation cutoffs fall on the chain's windows. Returns (mean, sd) of shape (Σk, horizon), the
+    chains' windows in order."""
+    import pandas as pd
+
+    k = len(chains[0])
+    padded = [np.concatenate([chain[-1], np.full(horizon, np.nan)]) for chain in chains]
+    lengths = np.array([p.size for p in padded])
+    frame = pd.DataFrame({
+        "unique_id": np.repeat(np.arange(len(chains)), lengths),
+        "ds": np.concatenate([np.arange(n) for n in lengths]),
+        "y": np.concatenate(padded),
+    })
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        out = _fitter(aliases, n_jobs).cross_validation(
+            df=frame, h=horizon, step_size=step, test_size=horizon + step * (k - 1), refit=False,
+            **({"level": [_SD_LEVEL]} if intervals else {}))
+    out = out.sort_values(["unique_id", "cutoff", "ds"])
+    return _read_intervals(out, aliases, len(chains) * k, horizon, intervals)
 
 
 def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int,
                          intervals: bool = True):
     import pandas as pd
-    from statsforecast import StatsForecast
-
-    from forecasts.sfmodels import CopyingNaive as Naive
 
     lengths = np.array([w.size for w in windows])
     frame = pd.DataFrame({
@@ -41,31 +89,25 @@ def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], ho
         "ds": np.concatenate([np.arange(n) for n in lengths]),
         "y": np.concatenate(windows),
     })
-    fitter = StatsForecast(models=[spec(a).factory() for a in aliases], freq=1, n_jobs=n_jobs,
-                           fallback_model=Naive())
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Short annual windows trip statsforecast's divide-by-zero warnings on degenerate candidates; the
         # backtest score is where such a fit is judged.
         warnings.simplefilter("ignore")
-        out = fitter.forecast(df=frame, h=horizon, **({"level": [_SD_LEVEL]} if intervals else {}))
+        out = _fitter(aliases, n_jobs).forecast(df=frame, h=horizon, **({"level": [_SD_LEVEL]} if intervals else {}))
     out = out.sort_values(["unique_id", "ds"])
-    result = {}
-    for alias in aliases:
-        mean = out[alias].to_numpy(dtype=float).reshape(len(windows), horizon)
-        sd = np.full_like(mean, np.nan)
-        if intervals:
-            lo = out[f"{alias}-lo-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
-            hi = out[f"{alias}-hi-{_SD_LEVEL}"].to_numpy(dtype=float).reshape(len(windows), horizon)
-            sd = (hi - lo) / (2 * _Z_SD_LEVEL)
-        result[alias] = (mean, sd)
-    return result
+    return _read_intervals(out, aliases, len(windows), horizon, intervals)
 
 
 def fit_windows(
     windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0,
-    spread: str = "model", executor: Executor = InProcess(),
+    spread: str = "model", executor: Executor = InProcess(), chains: list[list[int]] | None = None, step: int = 1,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per model alias, (mean, sd) arrays of shape (len(windows), horizon); NaN rows where not fitted.
+
+    `chains` (rolling origins of one series: window indices, each window `step` points longer than the one before):
+    the statsforecast models are fitted once per chain, on its first window long enough for them, and their fitted
+    parameters applied at its later windows (`_statsforecast_chains`); windows in no chain, and every closed form,
+    are fitted on their own.
 
     `models` are candidates; combinations' components are fitted as well and included in the result.
     spread="model": each model's own predictive sd (statsforecast's intervals; AutoTheta simulates them).
@@ -92,14 +134,30 @@ def fit_windows(
             result[alias][0][chosen], result[alias][1][chosen] = mean, sd
     # statsforecast: one call per distinct set of models the window lengths allow (two or three groups).
     sf_aliases = tuple(a for a in aliases if spec(a).engine == "statsforecast")
+    chained = {i for chain in chains or () for i in chain}
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, length in enumerate(lengths.tolist()):
         allowed = tuple(a for a in sf_aliases if spec(a).min_points <= length)
-        if allowed:
+        if allowed and i not in chained:
             groups.setdefault(allowed, []).append(i)
     borrowed = {a for a in aliases if spread == "rw" or not spec(a).own_spread}
     # Every statsforecast call of this fit, split into partitions of series, goes to the executor at once.
     tasks, targets = [], []
+    # Chains: one cross-validation call per model and number of windows long enough for it.
+    chain_groups: dict[tuple[str, int], list[list[int]]] = {}
+    for chain in chains or ():
+        if any(lengths[b] - lengths[a] != step for a, b in zip(chain, chain[1:])):
+            raise ValueError(f"a chain's windows must each be {step} points longer than the one before")
+        for alias in sf_aliases:
+            eligible = [i for i in chain if lengths[i] >= spec(alias).min_points]
+            if eligible:
+                chain_groups.setdefault((alias, len(eligible)), []).append(eligible)
+    for (alias, _), members in chain_groups.items():
+        for part in split(len(members), executor.partitions_for(len(members))):
+            chosen = [members[k] for k in part]
+            tasks.append(("chains", [[windows[i] for i in chain] for chain in chosen], (alias,), horizon,
+                          executor.jobs_per_partition(n_jobs), alias not in borrowed, step))
+            targets.append([i for chain in chosen for i in chain])
     for allowed, members in groups.items():
         # Models whose own intervals are wanted in one call, the others (point forecasts only) in another.
         for subset, intervals in ((tuple(a for a in allowed if a not in borrowed), True),

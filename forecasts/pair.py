@@ -70,6 +70,10 @@ class ForecastConfig:
     min_points_full: int = 8  # shorter series get SHORT_SERIES_MODELS only, and a warning
     backtest_origins: int = 5
     origin_step: int = 2  # years between backtest origins (the latest is this many years before the end)
+    # False: each statsforecast model is fitted at a series' earliest backtest origin long enough for it and its
+    # parameters carried to the later origins (statsforecast's cross_validation(refit=False)); True: refitted at
+    # every origin. The final forecast is always fitted on the whole history.
+    refit_origins: bool = False
     backtest_horizon: int = 6
     scale_by: Literal["point", "point_and_interval"] = "point_and_interval"
     # Another scale must beat the spec's preferred scale (the catalog's unit-based choice) by this share of its

@@ -18,14 +18,24 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import ndtri
+from statsforecast.ets import ets_f, forecast_ets, forward_ets  # the functions AutoETS's methods call
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Naive
+
+
+def _copy(y) -> np.ndarray:
+    return np.array(y, dtype=np.float64, copy=True)
 
 
 class _OwnCopy:
     # statsforecast reads the signature (whether `level` is accepted), so it is spelled out as the models' own.
     def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
-        return super().forecast(np.array(y, dtype=np.float64, copy=True), h, X=X, X_future=X_future, level=level,
-                                fitted=fitted)
+        return super().forecast(_copy(y), h, X=X, X_future=X_future, level=level, fitted=fitted)
+
+    def fit(self, y, X=None):
+        return super().fit(_copy(y), X=X)
+
+    def forward(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        return super().forward(_copy(y), h, X=X, X_future=X_future, level=level, fitted=fitted)
 
 
 def class1_variance(components: str, par, sigma2: float, h: int) -> np.ndarray | None:
@@ -56,23 +66,40 @@ def class1_variance(components: str, par, sigma2: float, h: int) -> np.ndarray |
 
 
 class CopyingAutoETS(_OwnCopy, AutoETS):
+    def _closed_form(self, level, fitted) -> bool:
+        return level is not None and not fitted and self.prediction_intervals is None and self.distribution == "normal"
+
     def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
-        if level is None or fitted or self.prediction_intervals is not None or self.distribution != "normal":
-            return super().forecast(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
-        model = AutoETS(season_length=self.season_length, model=self.model, damped=self.damped, phi=self.phi,
-                        distribution=self.distribution).fit(np.array(y, dtype=np.float64, copy=True))
-        variance = class1_variance(model.model_["components"], model.model_["par"], model.model_["sigma2"], h)
-        if variance is None:
-            return super().forecast(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
-        mean = model.predict(h)["mean"]
-        with np.errstate(invalid="ignore"):
-            sd = np.sqrt(variance)
-        out = {"mean": mean}
-        for lv in sorted(level, reverse=True):
-            out[f"lo-{lv}"] = mean - ndtri(0.5 + lv / 200) * sd
-        for lv in sorted(level):
-            out[f"hi-{lv}"] = mean + ndtri(0.5 + lv / 200) * sd
-        return out
+        if self._closed_form(level, fitted):
+            model = ets_f(_copy(y), m=self.season_length, model=self.model, damped=self.damped, phi=self.phi,
+                          distribution=self.distribution)
+            out = _with_intervals(model, h, level)
+            if out is not None:
+                return out
+        return super().forecast(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
+
+    def forward(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        if self._closed_form(level, fitted) and hasattr(self, "model_"):
+            out = _with_intervals(forward_ets(self.model_, y=_copy(y)), h, level)
+            if out is not None:
+                return out
+        return super().forward(y, h, X=X, X_future=X_future, level=level, fitted=fitted)
+
+
+def _with_intervals(model: dict, h: int, level) -> dict | None:
+    """A fitted ETS model's mean and normal intervals from `class1_variance` (None for a form it does not cover)."""
+    variance = class1_variance(model["components"], model["par"], model["sigma2"], h)
+    if variance is None:
+        return None
+    mean = forecast_ets(model, h=h)["mean"]
+    with np.errstate(invalid="ignore"):
+        sd = np.sqrt(variance)
+    out = {"mean": mean}
+    for lv in sorted(level, reverse=True):
+        out[f"lo-{lv}"] = mean - ndtri(0.5 + lv / 200) * sd
+    for lv in sorted(level):
+        out[f"hi-{lv}"] = mean + ndtri(0.5 + lv / 200) * sd
+    return out
 
 
 class CopyingAutoTheta(_OwnCopy, AutoTheta):
