@@ -67,6 +67,14 @@ def die_with_parent(poll_s: float = POLL_S) -> None:
 def _after_fork_in_child() -> None:
     global _watched_pid
     _watched_pid = None  # the parent's watch (if any) did not survive the fork: threads are not copied
+    # The CLI's SIGTERM handler (unwind the job, end its children) is the parent's: a forked worker is ended by
+    # SIGTERM as usual. multiprocessing.Pool.terminate() — statsforecast's cross-validation pool, on every exit —
+    # relies on it; with the handler inherited, a worker waiting for a task could outlive the SIGTERM and the pool's
+    # join would wait for ever.
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the child's main thread (cannot happen after fork; kept safe)
+        pass
     die_with_parent()
 
 

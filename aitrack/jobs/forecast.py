@@ -275,7 +275,7 @@ def forecast_subjects(
     out = _Outputs()
     for indicator in wanted_ind:
         _indicator_outputs(out, indicator, results[indicator], catalog, config, pair_label(pair))
-    shares = pair_shares(observations, catalog, pair=pair)
+    shares = pair_shares(observations, catalog, pair=pair) if wanted_dim else None
     for dimension in wanted_dim:
         _dimension_outputs(out, dimension, results, shares, catalog, config, pair)
     table = _forecast_table(out.frames, config.current_year)

@@ -78,3 +78,32 @@ def test_workers_die_when_their_parent_is_killed_with_sigkill(tmp_path, method, 
     assert survivors == []
     # Nobody holds the parent's stdout any more: reading it ends.
     assert parent.stdout.read() == ""
+
+
+POOL_PARENT = """
+import multiprocessing
+import signal
+
+from aitrack.cli import app  # noqa: F401 - what the console script does first
+
+from aitrack.processes import install_sigterm_handler
+
+install_sigterm_handler()  # as every CLI command does
+assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+for _ in range(20):
+    # statsforecast's cross-validation pool: Pool.__exit__ ends idle workers with SIGTERM and joins them.
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        handler = pool.apply(signal.getsignal, (signal.SIGTERM,))
+print("default" if handler == signal.SIG_DFL else f"inherited {handler!r}", flush=True)
+"""
+
+
+def test_forked_workers_do_not_inherit_the_clis_sigterm_handler(tmp_path):
+    """A pool worker that ran the CLI's handler on the SIGTERM of Pool.terminate() could outlive it, and the pool's
+    join (after every statsforecast cross-validation) then waited for ever."""
+    script = tmp_path / "pool_parent.py"
+    script.write_text(POOL_PARENT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "default"
