@@ -184,16 +184,29 @@ def _cross_fitted(fits, rows, errors, candidates, config) -> tuple[np.ndarray, n
 
     Its errors calibrate the intervals and score the scale: the errors of weights chosen on the same origins
     are too small (the selection has seen them), which would make the intervals too narrow out of sample.
+    The leave-one-origin-out scores are `relative_scores` over the other origins, from per-origin sums.
     """
-    means, sds = [], []
-    for k in range(len(rows)):
-        others = [j for j in range(len(rows)) if j != k]
-        scores = relative_scores({m: errors[m][others] for m in candidates}, errors["naive"][others])
-        weights = choose_weights(scores, candidates, config.selection, config.weight_power)
-        mean, sd = combine(fits, weights, [rows[k]])
-        means.append(mean[0])
-        sds.append(sd[0])
-    return np.array(means), np.array(sds)
+    naive = errors["naive"]
+    scores_by_origin: list[dict[str, float]] = [{} for _ in rows]
+    for m in candidates:
+        mask = np.isfinite(errors[m]) & np.isfinite(naive)
+        numerator = np.where(mask, errors[m], 0.0).sum(axis=1)
+        denominator = np.where(mask, naive, 0.0).sum(axis=1)
+        count = mask.sum(axis=1)
+        for k in range(len(rows)):
+            num, den = numerator.sum() - numerator[k], denominator.sum() - denominator[k]
+            scores_by_origin[k][m] = float(num) / float(den) if count.sum() - count[k] > 0 and den > 0 else float("nan")
+    weights = [choose_weights(scores, candidates, config.selection, config.weight_power) for scores in scores_by_origin]
+    models = list(dict.fromkeys(m for w in weights for m in w))
+    matrix = np.array([[w.get(m, 0.0) for m in models] for w in weights])  # (origins, models)
+    means = np.stack([fits[m][0][rows] for m in models])  # (models, origins, steps)
+    sds = np.stack([fits[m][1][rows] for m in models])
+    w = matrix.T[:, :, None] * np.isfinite(means)
+    total = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(total > 0, (np.nan_to_num(means) * w).sum(axis=0) / total, np.nan)
+        sd = np.where(total > 0, (np.nan_to_num(sds) * w).sum(axis=0) / total, np.nan)
+    return mean, sd
 
 
 def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibrations, config) -> int:
