@@ -21,6 +21,8 @@ from forecasts.selection import Z
 # The predictive sd is read off the narrower interval: every model here has normal predictive marginals.
 _SD_LEVEL = min(LEVELS)
 _Z_SD_LEVEL = Z[_SD_LEVEL]
+# Fewer series than this in one statsforecast call: fitted in this process, without a pool of workers.
+MIN_PARALLEL_SERIES = 64
 
 
 def _statsforecast_task(task: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -98,6 +100,12 @@ def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], ho
     return _read_intervals(out, aliases, len(windows), horizon, intervals)
 
 
+def _jobs(executor: Executor, n_jobs: int, n_series: int) -> int:
+    """statsforecast's `n_jobs` for one call: a call of fewer than MIN_PARALLEL_SERIES series runs in this process
+    (starting and ending a pool of worker processes costs more than fitting them; the result is the same)."""
+    return 1 if n_series < MIN_PARALLEL_SERIES else executor.jobs_per_partition(n_jobs)
+
+
 def fit_windows(
     windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0,
     spread: str = "model", executor: Executor = InProcess(), chains: list[list[int]] | None = None, step: int = 1,
@@ -156,7 +164,7 @@ def fit_windows(
         for part in split(len(members), executor.partitions_for(len(members))):
             chosen = [members[k] for k in part]
             tasks.append(("chains", [[windows[i] for i in chain] for chain in chosen], (alias,), horizon,
-                          executor.jobs_per_partition(n_jobs), alias not in borrowed, step))
+                          _jobs(executor, n_jobs, len(chosen)), alias not in borrowed, step))
             targets.append([i for chain in chosen for i in chain])
     for allowed, members in groups.items():
         # Models whose own intervals are wanted in one call, the others (point forecasts only) in another.
@@ -166,7 +174,7 @@ def fit_windows(
                 continue
             for part in split(len(members), executor.partitions_for(len(members))):
                 chosen = [members[k] for k in part]
-                tasks.append(([windows[i] for i in chosen], subset, horizon, executor.jobs_per_partition(n_jobs),
+                tasks.append(([windows[i] for i in chosen], subset, horizon, _jobs(executor, n_jobs, len(chosen)),
                               intervals))
                 targets.append(chosen)
     for chosen, fitted in zip(targets, executor.map(_statsforecast_task, tasks)):
