@@ -100,3 +100,39 @@ def test_ets_closed_form_intervals_are_statsforecasts_own(windows, gerd_pct):
                 for key in theirs:
                     np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-9, atol=1e-12, equal_nan=True)
     assert {f[1] + f[3] for f in forms} >= {"NN", "AN", "AD"}, forms
+
+
+@pytest.mark.parametrize("alias", ["ets", "theta"])
+def test_chained_origins_carry_the_first_fit_forward(windows, alias):
+    """Rolling origins of one series (a chain): the model is fitted on the first window long enough for it and its
+    parameters applied to the later windows — statsforecast's fit then forward, window by window."""
+    step = 2
+    chain_windows, chains = [], []
+    for y in windows:
+        # The backtest's five origins, earliest first (those with at least three training points).
+        cutoffs = [c for c in (y.size - 1 - step * k for k in range(5, 0, -1)) if c >= 2]
+        chains.append(list(range(len(chain_windows), len(chain_windows) + len(cutoffs))))
+        chain_windows += [y[: c + 1] for c in cutoffs]
+    fitted = fit_windows(chain_windows, (alias,), H, chains=chains, step=step)[alias]
+    refitted = fit_windows(chain_windows, (alias,), H)[alias]
+    carried_differs = False
+    for chain in chains:
+        eligible = [i for i in chain if chain_windows[i].size >= REGISTRY[alias].min_points]
+        assert eligible, "the fixture's series are long enough for every model"
+        model = REGISTRY[alias].factory().fit(chain_windows[eligible[0]])
+        for i in eligible:
+            reference = model.forward(chain_windows[i], H, level=[80])
+            np.testing.assert_allclose(fitted[0][i], reference["mean"], rtol=1e-9)
+            if alias == "ets":  # theta borrows the random walk's spread
+                sd = (reference["hi-80"] - reference["lo-80"]) / (2 * 1.2815515655446004)
+                np.testing.assert_allclose(fitted[1][i], sd, rtol=1e-6)
+        np.testing.assert_allclose(fitted[0][eligible[0]], refitted[0][eligible[0]], rtol=1e-9)
+        carried_differs |= not np.allclose(fitted[0][eligible[-1]], refitted[0][eligible[-1]], rtol=1e-6)
+        for i in set(chain) - set(eligible):
+            assert np.isnan(fitted[0][i]).all()
+    assert carried_differs, "a carried fit should differ from a refit somewhere, or the test shows nothing"
+
+
+def test_chains_must_be_rolling_origins(windows):
+    with pytest.raises(ValueError, match="points longer"):
+        fit_windows([windows[0][:8], windows[0][:9]], ("theta",), H, chains=[[0, 1]], step=2)
