@@ -159,3 +159,72 @@ def test_a_failed_copy_leaves_nothing_behind(both, breakage):
     # The good rows alone go in: the failure was the bad row's, not the path's.
     with pg.begin() as conn:
         assert copy_observations(conn, frame, None) == (0, 0, 3)
+
+
+def _keys(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+            "WHERE conrelid = 'observation'::regclass AND contype = 'f' ORDER BY conname")).all()
+
+
+def test_a_bulk_frame_is_appended_with_the_keys_dropped_and_revalidated(both, monkeypatch):
+    """Above BULK_FOREIGN_KEY_ROWS the foreign keys are dropped for the INSERT and re-added: the same rows as the
+    trigger-checked path, and the same four validated keys afterwards (here with the threshold at one row)."""
+    import db.copy
+
+    (pg, pg_reader, _, _), (lite, _, lite_writer, _) = both
+    dropped = []
+    read_keys = db.copy._foreign_keys
+    monkeypatch.setattr(db.copy, "_foreign_keys", lambda cursor: dropped.extend(read_keys(cursor)) or dropped)
+    keys = _keys(pg)
+    assert len(keys) == 4 and all(valid for *_, valid in keys)
+    frame = _revisions(pg_reader).with_columns(pl.lit("2026-12-01").alias("vintage"))
+    run = _write(lite_writer, frame)  # the row path's answer
+    with pg.begin() as conn:
+        assert copy_observations(conn, frame, None, bulk_rows=1) == (run.added, run.unchanged, run.revised) == (0, 0, 3)
+    assert [name for name, _ in dropped] == [name for name, *_ in keys]  # the bulk path ran
+    assert _keys(pg) == keys
+    assert _rows(pg).filter(pl.col("vintage") == "2026-12-01").drop("snapshot_id", "retrieved_at").equals(
+        _rows(lite).filter(pl.col("vintage") == "2026-12-01").drop("snapshot_id", "retrieved_at"))
+
+
+def test_a_bulk_frame_whose_key_has_no_target_leaves_nothing_behind(both):
+    """A row citing a payload that is not stored fails the keys' re-validation: the transaction rolls back whole,
+    the keys included."""
+    (pg, reader, _, _), _ = both
+    keys, before = _keys(pg), _rows(pg)
+    frame = _revisions(reader).with_columns(pl.lit("2027-02-01").alias("vintage"), pl.lit("0" * 64).alias("snapshot_id"))
+    with pytest.raises(Exception) as caught:
+        with pg.begin() as conn:
+            copy_observations(conn, frame, None, bulk_rows=1)
+    assert isinstance(getattr(caught.value, "orig", caught.value), psycopg.errors.ForeignKeyViolation)
+    assert _keys(pg) == keys
+    assert _rows(pg).equals(before)
+
+
+def test_a_bulk_frame_waits_briefly_for_readers_then_uses_the_triggers(both, postgres_url, monkeypatch):
+    """A reader holding one of the referenced tables: the bulk path cannot have its lock within the timeout, steps
+    back to its savepoint and appends with the keys' triggers — the ingest still stores its rows."""
+    import db.copy
+
+    (pg, reader, _, _), _ = both
+    outcomes = []
+    bulk = db.copy._insert_without_key_triggers
+    monkeypatch.setattr(db.copy, "_insert_without_key_triggers",
+                        lambda *a: outcomes.append(bulk(*a)) or outcomes[-1])
+    frame = _revisions(reader).with_columns(pl.lit("2027-03-01").alias("vintage"))
+    keys = _keys(pg)
+    other = make_engine(postgres_url)
+    try:
+        with other.connect() as holder:
+            holder.begin()
+            holder.execute(text("SELECT count(*) FROM source")).scalar_one()  # AccessShare on `source` until rollback
+            with pg.begin() as conn:
+                assert copy_observations(conn, frame, None, bulk_rows=1, lock_timeout="200ms") == (0, 0, 3)
+            holder.rollback()
+    finally:
+        other.dispose()
+    assert outcomes == [None]  # the bulk path stepped back
+    assert _keys(pg) == keys
+    assert _rows(pg).filter(pl.col("vintage") == "2027-03-01").height == 3
