@@ -3,6 +3,7 @@ model-scale paths out."""
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -82,7 +83,9 @@ def random_walk_scores(shocks: np.ndarray) -> np.ndarray:
     year tends to stay high, as the integrated models imply; each model's mean and spread then place it.
     """
     steps = np.arange(1, shocks.shape[1] + 1)
-    return np.cumsum(shocks, axis=1) / np.sqrt(steps)[None, :]
+    scores = np.cumsum(shocks, axis=1)
+    scores /= np.sqrt(steps)[None, :]
+    return scores
 
 
 def calibrated_quantile_map(z: np.ndarray, inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
@@ -93,24 +96,41 @@ def calibrated_quantile_map(z: np.ndarray, inner: np.ndarray, outer: np.ndarray)
     """
     z80, z95 = Z_INNER, Z_OUTER
     slope = np.maximum((outer * z95 - inner * z80) / (z95 - z80), 0.0)
-    size = np.abs(z)
-    mapped = np.where(size <= z80, inner * size, inner * z80 + (size - z80) * slope)
-    return np.sign(z) * mapped
+    size = np.empty(np.broadcast_shapes(np.shape(z), np.shape(inner), np.shape(outer)))
+    np.abs(z, out=size)
+    # inner·|z| up to z80, inner·z80 + (|z| − z80)·slope beyond: the same sums, with fewer temporaries.
+    beyond = size - z80
+    np.maximum(beyond, 0.0, out=beyond)
+    beyond *= slope
+    np.minimum(size, z80, out=size)
+    size *= inner
+    size += beyond
+    return np.copysign(size, z, out=size)
 
 
 def model_scale_paths(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, outer: np.ndarray,
                       shocks: np.ndarray) -> np.ndarray:
     """Sample paths (n_paths, h) on the model scale from per-step means, sds, interval factors and shocks."""
-    return mean[None, :] + sd[None, :] * calibrated_quantile_map(random_walk_scores(shocks), inner[None, :], outer[None, :])
+    paths = calibrated_quantile_map(random_walk_scores(shocks), inner[None, :], outer[None, :])
+    paths *= sd[None, :]
+    paths += mean[None, :]
+    return paths
 
 
 def marginal_quantiles(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, outer: np.ndarray,
                        probabilities: np.ndarray) -> np.ndarray:
     """Model-scale quantiles (len(probabilities), h) of the calibrated marginal each path year is drawn from."""
+    z = _normal_scores(tuple(np.asarray(probabilities, dtype=float).tolist()))[:, None]
+    return mean[None, :] + sd[None, :] * calibrated_quantile_map(z, inner[None, :], outer[None, :])
+
+
+@functools.lru_cache(maxsize=8)
+def _normal_scores(probabilities: tuple[float, ...]) -> np.ndarray:
     from scipy.stats import norm
 
-    z = norm.ppf(np.asarray(probabilities))[:, None]
-    return mean[None, :] + sd[None, :] * calibrated_quantile_map(z, inner[None, :], outer[None, :])
+    scores = norm.ppf(np.array(probabilities))
+    scores.flags.writeable = False
+    return scores
 
 
 # ------------------------------------------------------------------ N series (the world panel, `aitrack race`)
