@@ -18,16 +18,24 @@ def _empty(n: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((n, horizon), np.nan), np.full((n, horizon), np.nan)
 
 
+def _by_length(series: list[np.ndarray], shortest: int):
+    """The windows of each length (at least `shortest`) as one (k, length) array, with their positions."""
+    groups: dict[int, list[int]] = {}
+    for i, y in enumerate(series):
+        if y.size >= shortest:
+            groups.setdefault(y.size, []).append(i)
+    for length, members in groups.items():
+        yield np.array(members), np.stack([series[i] for i in members]).astype(float, copy=False)
+
+
 def naive(series: list[np.ndarray], horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """Random walk without drift, as statsforecast's Naive: σ² the mean squared one-year change, sd σ√h."""
     mean, sd = _empty(len(series), horizon)
     steps = np.arange(1, horizon + 1)
-    for i, y in enumerate(series):
-        if y.size < 2:
-            continue
-        sigma = np.sqrt(np.mean(np.diff(y) ** 2))
-        mean[i] = y[-1]
-        sd[i] = sigma * np.sqrt(steps)
+    for rows, y in _by_length(series, 2):
+        sigma = np.sqrt(np.mean(np.diff(y, axis=1) ** 2, axis=1))
+        mean[rows] = y[:, -1:]
+        sd[rows] = sigma[:, None] * np.sqrt(steps)[None, :]
     return mean, sd
 
 
@@ -36,14 +44,12 @@ def rw_drift(series: list[np.ndarray], horizon: int) -> tuple[np.ndarray, np.nda
     σ² over the T − 1 residuals, sd_h = σ √(h (1 + h/(T − 1))) including the drift's own uncertainty)."""
     mean, sd = _empty(len(series), horizon)
     steps = np.arange(1, horizon + 1)
-    for i, y in enumerate(series):
-        if y.size < 3:
-            continue
-        m = y.size - 1
-        drift = (y[-1] - y[0]) / m
-        sigma = np.sqrt(np.sum((np.diff(y) - drift) ** 2) / m)
-        mean[i] = y[-1] + drift * steps
-        sd[i] = sigma * np.sqrt(steps * (1 + steps / m))
+    for rows, y in _by_length(series, 3):
+        m = y.shape[1] - 1
+        drift = (y[:, -1] - y[:, 0]) / m
+        sigma = np.sqrt(np.sum((np.diff(y, axis=1) - drift[:, None]) ** 2, axis=1) / m)
+        mean[rows] = y[:, -1:] + drift[:, None] * steps[None, :]
+        sd[rows] = sigma[:, None] * np.sqrt(steps * (1 + steps / m))[None, :]
     return mean, sd
 
 
@@ -54,28 +60,38 @@ def arima(series: list[np.ndarray], horizon: int) -> tuple[np.ndarray, np.ndarra
     backtest (statsforecast's AutoARIMA costs 40–200 ms a fit on these series; it is registered as
     `auto_arima`). φ is held inside ±0.95 so that growth is stationary and the drift c/(1 − φ) is the long-run
     growth. sd_h from the ψ weights of the integrated AR(1): ψ_j = (1 − φ^{j+1})/(1 − φ).
+    The least squares of each window of a length are solved together: the normal equations of the two
+    coefficients, and numpy's least squares for a window whose lagged differences do not vary (its minimum-norm
+    solution, as before).
     """
     mean, sd = _empty(len(series), horizon)
-    for i, y in enumerate(series):
-        d = np.diff(y)
-        if d.size < 5:
-            continue
-        previous, current = d[:-1], d[1:]
-        design = np.column_stack([np.ones_like(previous), previous])
-        (c, phi), *_ = np.linalg.lstsq(design, current, rcond=None)
-        if abs(phi) > 0.95:
-            phi = float(np.clip(phi, -0.95, 0.95))
-            c = float(np.mean(current - phi * previous))
-        errors = current - c - phi * previous
-        sigma = np.sqrt(np.sum(errors**2) / max(errors.size - 2, 1))
-        growth = np.empty(horizon)
-        last = d[-1]
+    for rows, y in _by_length(series, 6):
+        d = np.diff(y, axis=1)
+        previous, current = d[:, :-1], d[:, 1:]
+        n = previous.shape[1]
+        mx, my = previous.mean(axis=1), current.mean(axis=1)
+        sxx = np.sum((previous - mx[:, None]) ** 2, axis=1)
+        sxy = np.sum((previous - mx[:, None]) * (current - my[:, None]), axis=1)
+        degenerate = sxx <= 1e-12 * np.maximum(np.sum(previous**2, axis=1), 1e-300)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            phi = np.where(degenerate, 0.0, sxy / sxx)
+        c = my - phi * mx
+        for k in np.flatnonzero(degenerate):
+            design = np.column_stack([np.ones(n), previous[k]])
+            (c[k], phi[k]), *_ = np.linalg.lstsq(design, current[k], rcond=None)
+        clipped = np.abs(phi) > 0.95
+        phi = np.where(clipped, np.clip(phi, -0.95, 0.95), phi)
+        c = np.where(clipped, np.mean(current - phi[:, None] * previous, axis=1), c)
+        errors = current - c[:, None] - phi[:, None] * previous
+        sigma = np.sqrt(np.sum(errors**2, axis=1) / max(n - 2, 1))
+        growth = np.empty((rows.size, horizon))
+        last = d[:, -1]
         for step in range(horizon):
             last = c + phi * last
-            growth[step] = last
-        mean[i] = y[-1] + np.cumsum(growth)
-        psi = np.cumsum(phi ** np.arange(horizon))
-        sd[i] = sigma * np.sqrt(np.cumsum(psi**2))
+            growth[:, step] = last
+        mean[rows] = y[:, -1:] + np.cumsum(growth, axis=1)
+        psi = np.cumsum(phi[:, None] ** np.arange(horizon)[None, :], axis=1)
+        sd[rows] = sigma[:, None] * np.sqrt(np.cumsum(psi**2, axis=1))
     return mean, sd
 
 
