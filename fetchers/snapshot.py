@@ -12,6 +12,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from contracts import yamltext
 from contracts.observations import validate_observations
 from fetchers.base import Fetcher, RawPayload, SourceInfo, SourceQuery, stack_observations
 from fetchers.errors import SchemaDriftError
@@ -91,7 +92,7 @@ class Manifest(BaseModel):
 def read_manifest(path: Path) -> Manifest:
     """Parse and check one manifest; SchemaDriftError names the manifest and what is wrong with it."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamltext.safe_load(path.read_text(encoding="utf-8")) or {}
         manifest = Manifest.model_validate(raw)
     except (yaml.YAMLError, ValidationError) as exc:
         raise SchemaDriftError(f"{path}: not a valid snapshot manifest: {exc}") from exc

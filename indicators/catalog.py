@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from contracts import yamltext
 from contracts.dimensions import DIMENSION_NAMES
 from contracts.units import UNITS, unit_spec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -342,7 +343,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     """Read and validate the catalog (default: the packaged `catalog.yaml`); raise CatalogError on any defect."""
     source = Path(path) if path is not None else CATALOG_PATH
     try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+        document = yamltext.safe_load(source.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogError(f"catalog: (document): {source} is not valid YAML: {exc}") from exc
     return parse_catalog(document)

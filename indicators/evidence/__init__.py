@@ -246,9 +246,9 @@ class SeedDocument:
 @lru_cache(maxsize=1)
 def load_seeds(path: Path | str | None = None) -> dict[str, SeedDocument]:
     """seeds.yaml → {document file name: SeedDocument}; ValueError naming the entry on a missing field."""
-    import yaml
+    from contracts import yamltext
 
-    raw = yaml.safe_load(Path(path or SEEDS_YAML).read_text(encoding="utf-8")) or {}
+    raw = yamltext.safe_load(Path(path or SEEDS_YAML).read_text(encoding="utf-8")) or {}
     out = {}
     for document, fields in raw.items():
         missing = [k for k in ("author", "title", "year", "publisher", "url", "url_found") if k not in (fields or {})]
