@@ -1,9 +1,11 @@
 """The batch fitting engine: many model-scale training windows in, each candidate's point forecast and spread out.
 
-Every window of a run — each series' final fit and its rolling backtest origins, on each candidate scale — is
-one `unique_id` of a single long `unique_id, ds, y` frame that statsforecast fits in one call with `n_jobs`
-processes; the closed-form models run over the same windows in numpy. Windows are grouped by length so that a
-model is only asked to fit windows long enough for it (statsforecast stops the whole batch on one failure).
+The windows of a fit (each series' final history, or its rolling backtest origins on each candidate scale) are
+`unique_id`s of long `unique_id, ds, y` frames that statsforecast fits with `n_jobs` processes: a series' backtest
+origins (a chain) are one series of statsforecast's `cross_validation(refit=False)` — fitted once at the earliest
+origin long enough for the model, carried forward to the later ones — and other windows one `forecast` batch. The
+closed-form models run over the same windows in numpy. Windows are grouped so that a model is only asked to fit
+windows long enough for it (statsforecast stops the whole batch on one failure).
 """
 
 from __future__ import annotations
