@@ -27,6 +27,7 @@ from forecasts.selection import (
     combine,
     origin_cutoffs,
     pooled_calibration,
+    relative_score,
     relative_scores,
     series_factor,
 )
@@ -194,8 +195,9 @@ def _cross_fitted(fits, rows, errors, candidates, config) -> tuple[np.ndarray, n
         denominator = np.where(mask, naive, 0.0).sum(axis=1)
         count = mask.sum(axis=1)
         for k in range(len(rows)):
-            num, den = numerator.sum() - numerator[k], denominator.sum() - denominator[k]
-            scores_by_origin[k][m] = float(num) / float(den) if count.sum() - count[k] > 0 and den > 0 else float("nan")
+            scores_by_origin[k][m] = relative_score(float(numerator.sum() - numerator[k]),
+                                                    float(denominator.sum() - denominator[k]),
+                                                    int(count.sum() - count[k]))
     weights = [choose_weights(scores, candidates, config.selection, config.weight_power) for scores in scores_by_origin]
     models = list(dict.fromkeys(m for w in weights for m in w))
     matrix = np.array([[w.get(m, 0.0) for m in models] for w in weights])  # (origins, models)

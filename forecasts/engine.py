@@ -56,6 +56,18 @@ def _read_intervals(out, aliases: tuple[str, ...], rows: int, horizon: int, inte
     return result
 
 
+def _long_frame(series: list[np.ndarray]):
+    """statsforecast's long `unique_id, ds, y` frame: series i is unique_id i, its points ds = 0, 1, …"""
+    import pandas as pd
+
+    lengths = np.array([y.size for y in series])
+    return pd.DataFrame({
+        "unique_id": np.repeat(np.arange(len(series)), lengths),
+        "ds": np.concatenate([np.arange(n) for n in lengths]),
+        "y": np.concatenate(series),
+    })
+
+
 def _statsforecast_chains(chains: list[list[np.ndarray]], aliases: tuple[str, ...], horizon: int, n_jobs: int,
                           intervals: bool, step: int):
     """Rolling origins without refitting: each chain (k training windows of one series, each `step` points longer
@@ -64,16 +76,8 @@ def _statsforecast_chains(chains: list[list[np.ndarray]], aliases: tuple[str, ..
     handed over is the chain's last window followed by `horizon` NaN (the years after it, which no model reads), so
     that the k cross-validation cutoffs fall on the chain's windows. Returns (mean, sd) of shape (Σk, horizon), the
     chains' windows in order."""
-    import pandas as pd
-
     k = len(chains[0])
-    padded = [np.concatenate([chain[-1], np.full(horizon, np.nan)]) for chain in chains]
-    lengths = np.array([p.size for p in padded])
-    frame = pd.DataFrame({
-        "unique_id": np.repeat(np.arange(len(chains)), lengths),
-        "ds": np.concatenate([np.arange(n) for n in lengths]),
-        "y": np.concatenate(padded),
-    })
+    frame = _long_frame([np.concatenate([chain[-1], np.full(horizon, np.nan)]) for chain in chains])
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         out = _fitter(aliases, n_jobs).cross_validation(
@@ -85,14 +89,7 @@ def _statsforecast_chains(chains: list[list[np.ndarray]], aliases: tuple[str, ..
 
 def _statsforecast_group(windows: list[np.ndarray], aliases: tuple[str, ...], horizon: int, n_jobs: int,
                          intervals: bool = True):
-    import pandas as pd
-
-    lengths = np.array([w.size for w in windows])
-    frame = pd.DataFrame({
-        "unique_id": np.repeat(np.arange(len(windows)), lengths),
-        "ds": np.concatenate([np.arange(n) for n in lengths]),
-        "y": np.concatenate(windows),
-    })
+    frame = _long_frame(windows)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # Short annual windows trip statsforecast's divide-by-zero warnings on degenerate candidates; the
         # backtest score is where such a fit is judged.

@@ -43,9 +43,13 @@ def relative_scores(errors: dict[str, np.ndarray], naive_errors: np.ndarray) -> 
     out = {}
     for model, err in errors.items():
         mask = np.isfinite(err) & np.isfinite(naive_errors)
-        denominator = float(naive_errors[mask].sum())
-        out[model] = float(err[mask].sum()) / denominator if mask.any() and denominator > 0 else float("nan")
+        out[model] = relative_score(float(err[mask].sum()), float(naive_errors[mask].sum()), int(mask.sum()))
     return out
+
+
+def relative_score(error_sum: float, naive_sum: float, n_forecasts: int) -> float:
+    """One model's relative score from its sums over the forecasts both it and naive made (`relative_scores`)."""
+    return error_sum / naive_sum if n_forecasts > 0 and naive_sum > 0 else float("nan")
 
 
 def choose_weights(scores: dict[str, float], candidates: tuple[str, ...], selection: str, power: float = WEIGHT_POWER
