@@ -213,7 +213,8 @@ def markdown(results: dict, timing: dict, peer_seconds: dict, sets: dict) -> str
         lines += ["", "Bar: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in bar_met(table).items()), ""]
     lines += ["## Choices", "",
               "The defaults (weighted selection over naive, rw_drift, theta and the ETS/ARIMA/Theta combination; "
-              "scale chosen per series by its calibrated point and interval score; five backtest origins; "
+              "scale chosen per series by its calibrated point and interval score, the median the mean of the "
+              "scales' medians; five backtest origins; "
               "cross-fitted, pooled calibration that a series' own errors may only widen; the growth guard) were "
               "chosen on these two sets: `docs/benchmark_variants.md` (`bench/benchmark_variants.py`) has every "
               "alternative weighed, scored on the same held-out years — so the table above is in-sample for the "

@@ -48,6 +48,9 @@ VARIANTS: dict[str, dict] = {
     "calibrate on windows of 6+ points only": {"min_calibration_train": 6},
     "every origin refitted": {"refit_origins": True},
     "parameters carried across origins": {"refit_origins": False},
+    "chosen scale's median alone (no blend)": {"scale_blend": "none"},
+    "scales' medians weighted ∝ 1/score³": {"scale_blend": "weighted", "scale_power": 3.0},
+    "scales' medians weighted ∝ 1/score": {"scale_blend": "weighted", "scale_power": 1.0},
 }
 
 

@@ -211,11 +211,13 @@ def _cross_fitted(fits, rows, errors, candidates, config) -> tuple[np.ndarray, n
     return mean, sd
 
 
-def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibrations, config) -> int:
-    """The scale whose calibrated backtest forecast scores best: the mean of its relative absolute error and its
-    relative 95 % interval score (both over naive's absolute error on the same years, so that scales compare).
-    A scale whose calibrated intervals explode loses even if its median is close. The preferred scale (listed
-    first) keeps the choice unless another beats it by `scale_margin` (when the spec named a preferred scale)."""
+def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibrations, config
+                  ) -> tuple[int, dict[int, float]]:
+    """The scale whose calibrated backtest forecast scores best, and every candidate scale's score: the mean of its
+    relative absolute error and its relative 95 % interval score (both over naive's absolute error on the same
+    years, so that scales compare). A scale whose calibrated intervals explode loses even if its median is close.
+    The preferred scale (listed first) keeps the choice unless another beats it by `scale_margin` (when the spec
+    named a preferred scale)."""
     combined = {}
     for t, e in evaluations.items():
         transform = s.transforms[t]
@@ -227,9 +229,48 @@ def _choose_scale(s: PreparedSeries, evaluations: dict[int, _Evaluation], calibr
         combined[t] = point
     finite = {t: v for t, v in combined.items() if np.isfinite(v)}
     if not finite:
-        return 0
+        return 0, finite
     margin = config.scale_margin if s.preferred else 0.0
-    return min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + margin), t))
+    return min(finite, key=lambda t: (finite[t] * (1.0 if t == 0 else 1.0 + margin), t)), finite
+
+
+def scale_weights(scores: dict[int, float], chosen: int, config) -> dict[int, float]:
+    """How much each candidate scale's median counts in the forecast's median (the chosen scale first).
+
+    Which scale wins a handful of backtest years is weak evidence: on M1 and Tourism yearly the scale each series
+    chose was, out of sample, the better one for barely half of them (docs/forecasting.md, "Scale"). So the scales'
+    medians are combined as forecasts are, while the chosen scale keeps the paths and intervals:
+    "equal" (the default): every scale with a backtest score counts the same; "weighted": ∝ 1/score^scale_power;
+    "none": the chosen scale's median alone.
+    """
+    others = [t for t in scores if t != chosen]
+    if config.scale_blend == "none" or chosen not in scores or not others:
+        return {chosen: 1.0}
+    order = [chosen, *others]
+    power = 0.0 if config.scale_blend == "equal" else config.scale_power
+    raw = np.array([1.0 / max(scores[t], 1e-6) ** power for t in order])
+    return {t: float(w) for t, w in zip(order, raw / raw.sum())}
+
+
+def blended_median(chosen: ScaleTransform, medians: list[tuple[ScaleTransform, np.ndarray, float]]
+                   ) -> tuple[np.ndarray, list[float]]:
+    """The weighted mean of the scales' medians on the original scale, carried to the chosen scale (a monotone map,
+    so the median of the chosen scale's paths around it is the blend), and the weights it used.
+
+    Each median lies inside the series' bounds, so their mean does too. A scale whose median is not finite is
+    left out (the weights renormalised); when the blend cannot be carried to the chosen scale (a log series whose
+    medians all sit on its floor) the chosen scale's own median (listed first, and finite) is kept.
+    """
+    total, used = 0.0, []
+    for transform, mean, w in medians:
+        ok = bool(np.isfinite(mean).all())
+        total = total + (w * transform.inverse(mean) if ok else 0.0)
+        used.append(w if ok else 0.0)
+    weight = sum(used)
+    blended = chosen.forward(total / weight)
+    if not np.isfinite(blended).all():
+        return medians[0][1], [1.0] + [0.0] * (len(medians) - 1)
+    return blended, [w / weight for w in used]
 
 
 def _interval_score(actual, transform, mean, sd) -> np.ndarray:
@@ -272,7 +313,8 @@ def _pool(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.nd
 
 
 def calibrate_and_choose(series: list[PreparedSeries], evaluations: list[dict[int, _Evaluation]], config,
-                         reference: RunCalibration | None = None) -> tuple[RunCalibration, list[int]]:
+                         reference: RunCalibration | None = None
+                         ) -> tuple[RunCalibration, list[tuple[int, dict[int, float]]]]:
     """Each series' scale and each scale's interval calibration.
 
     With a `reference` (a stored official run's calibration), the run's own errors are not pooled: every series
@@ -285,13 +327,12 @@ def calibrate_and_choose(series: list[PreparedSeries], evaluations: list[dict[in
     strength from the others; the scales are chosen with these calibrations.
     "chosen_scale" (weighed in docs/benchmark_variants.md, not adopted): the scale is chosen on the pool of every
     scale, then each scale is calibrated on the series that chose it.
-    Returns the run's calibration and each series' scale index.
+    Returns the run's calibration and, per series, its scale's index and every candidate scale's score.
     """
     if reference is not None:
         by_reference = {s.transforms[t].scale: reference.for_scale(s.transforms[t].scale)
                         for s, ev in zip(series, evaluations) for t in ev}
-        chosen_t = [_choose_scale(s, ev, by_reference, config) if ev else 0 for s, ev in zip(series, evaluations)]
-        return reference, chosen_t
+        return reference, _choices(series, evaluations, by_reference, config)
 
     def errors(e):
         return calibration_errors(e, config.min_calibration_train)
@@ -305,16 +346,19 @@ def calibrate_and_choose(series: list[PreparedSeries], evaluations: list[dict[in
                 by_scale.setdefault(s.transforms[t].scale, []).append(errors(e))
         calibrations = {scale: pooled_calibration(*_pool(pairs), config.backtest_horizon, prior=default)
                         for scale, pairs in by_scale.items()}
-        chosen_t = [_choose_scale(s, ev, calibrations, config) if ev else 0 for s, ev in zip(series, evaluations)]
-        return RunCalibration(calibrations, default), chosen_t
+        return RunCalibration(calibrations, default), _choices(series, evaluations, calibrations, config)
     yardstick = {s.transforms[t].scale: default for s, ev in zip(series, evaluations) for t in ev}
-    chosen_t = [_choose_scale(s, ev, yardstick, config) if ev else 0 for s, ev in zip(series, evaluations)]
-    for s, ev, t in zip(series, evaluations, chosen_t):
+    choices = _choices(series, evaluations, yardstick, config)
+    for s, ev, (t, _) in zip(series, evaluations, choices):
         if t in ev:
             by_scale.setdefault(s.transforms[t].scale, []).append(errors(ev[t]))
     calibrations = {scale: pooled_calibration(*_pool(pairs), config.backtest_horizon, prior=default)
                     for scale, pairs in by_scale.items()}
-    return RunCalibration(calibrations, default), chosen_t
+    return RunCalibration(calibrations, default), choices
+
+
+def _choices(series, evaluations, calibrations, config) -> list[tuple[int, dict[int, float]]]:
+    return [_choose_scale(s, ev, calibrations, config) if ev else (0, {}) for s, ev in zip(series, evaluations)]
 
 
 def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
@@ -339,29 +383,44 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
     evaluations = [_evaluate(s, rows.get(i, {}), fits, meta, candidates[i], config) for i, s in enumerate(series)]
-    run_calibration, chosen_t = calibrate_and_choose(series, evaluations, config, reference)
+    run_calibration, choices = calibrate_and_choose(series, evaluations, config, reference)
+    chosen_t = [t for t, _ in choices]
+    blends = [scale_weights(scores, t, config) for t, scores in choices]
 
     horizon = max(steps_needed, default=1)
-    final_windows = [s.model_values(t) for s, t in zip(series, chosen_t)]
-    weights_of = [ev[t].weights if ev else {candidates[i][0]: 1.0} for i, (ev, t) in enumerate(zip(evaluations, chosen_t))]
-    final_models = tuple(dict.fromkeys(m for w in weights_of for m in w))
+    # Every blended scale's full history (the chosen scale's first), each with the models weighted on that scale.
+    final_windows, final_rows, weights_of = [], {}, {}
+    for i, (s, blend) in enumerate(zip(series, blends)):
+        for t in blend:
+            final_rows[i, t] = len(final_windows)
+            final_windows.append(s.model_values(t))
+            weights_of[i, t] = evaluations[i][t].weights if evaluations[i] else {candidates[i][0]: 1.0}
+    final_models = tuple(dict.fromkeys(m for w in weights_of.values() for m in w))
     final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed,
                         spread=config.spread, executor=executor)
-    fallback = rw_drift(final_windows, horizon)
+    chosen_rows = [final_rows[i, t] for i, t in enumerate(chosen_t)]
+    fallback = rw_drift([final_windows[r] for r in chosen_rows], horizon)
     out = []
     for i, (s, t) in enumerate(zip(series, chosen_t)):
         e = evaluations[i].get(t)
-        weights = weights_of[i]
+        weights = weights_of[i, t]
         calibration = run_calibration.for_scale(s.transforms[t].scale)
         factor = series_factor(*calibration_errors(e, config.min_calibration_train), calibration, config.only_widen,
                                config.series_prior)[0] if e else 1.0
-        mean, sd = combine(final, weights, [i])
+        mean, sd = combine(final, weights, [chosen_rows[i]])
         mean, sd = mean[0], sd[0]
         series_notes = list(notes[i])
+        blend = blends[i]
         if not np.isfinite(mean).all():
             series_notes.append(f"{'+'.join(weights)} could not be fitted to the full series; rw_drift used")
             weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
-        history = final_windows[i]
+            blend = {t: 1.0}
+        elif len(blend) > 1:
+            medians = [(s.transforms[k], combine(final, weights_of[i, k], [final_rows[i, k]])[0][0], w)
+                       for k, w in blend.items()]
+            mean, used = blended_median(s.transforms[t], medians)
+            blend = dict(zip(blend, used))
+        history = final_windows[chosen_rows[i]]
         # A short series' trend rests on a few backtest forecasts of at most a few years, and a log-scale take-off
         # that is slowing would compound the pace it is leaving: both are damped from the first forecast year
         # instead of after the backtested horizon.
@@ -384,6 +443,7 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
         choice = SeriesChoice(scale=s.transforms[t].scale, weights=weights, scores=scores, mase=e.mase if e else {},
                               n_origins=len(rows.get(i, {}).get(t, [])),
                               n_backtest=int(np.isfinite(e.standardised).sum()) if e else 0,
-                              series_factor=factor, notes=series_notes)
+                              series_factor=factor, notes=series_notes,
+                              scale_weights={s.transforms[k].scale: w for k, w in blend.items()})
         out.append(SeriesFit(choice, s.transforms[t], guarded, sd, inner, outer, residuals))
     return out, run_calibration

@@ -79,6 +79,11 @@ class ForecastConfig:
     # Another scale must beat the spec's preferred scale (the catalog's unit-based choice) by this share of its
     # backtest score: the catalog's knowledge is the prior, the backtest overrides it on clear evidence.
     scale_margin: float = 0.1
+    # The median is the mean of every candidate scale's median ("weighted": ∝ 1/score^scale_power by the backtest
+    # score that chooses the scale; "none": the chosen scale's alone); the paths keep the chosen scale's spread
+    # around it (batch.scale_weights, docs/forecasting.md "Scale").
+    scale_blend: Literal["equal", "weighted", "none"] = "equal"
+    scale_power: float = WEIGHT_POWER
     # Which backtest errors calibrate each scale's intervals (batch.calibrate_and_choose) and the shortest
     # backtest window whose errors count; the alternatives are weighed in docs/benchmark_variants.md.
     calibration_pool: Literal["every_scale", "chosen_scale"] = "every_scale"
@@ -234,6 +239,7 @@ def fit_metadata(fit: SeriesFit, steps: int) -> dict:
     choice = fit.choice
     return {
         "scale": choice.scale,
+        "scale_weights": {k: round(w, 4) for k, w in choice.scale_weights.items()},
         "weights": {m: round(w, 4) for m, w in choice.weights.items()},
         "widening_80": [round(float(v), 3) for v in inner],
         "widening_95": [round(float(v), 3) for v in outer],

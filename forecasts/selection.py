@@ -195,3 +195,4 @@ class SeriesChoice:
     n_backtest: int = 0  # backtest forecasts behind the scores
     series_factor: float = 1.0
     notes: list[str] = field(default_factory=list)
+    scale_weights: dict[str, float] = field(default_factory=dict)  # scale → share of the median (batch.scale_weights)

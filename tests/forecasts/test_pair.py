@@ -168,3 +168,65 @@ def test_a_slowing_take_off_is_not_compounded_at_its_old_pace():
     usa_2030 = result.forecasts.filter((pl.col("country") == "USA") & (pl.col("year") == 2030))["mean"][0]
     assert 7179.0 < usa_2030 < 10 * 7179.0
     assert any("growth slowing for 3 years" in note for note in result.warnings)
+
+
+def test_scale_weights_equal_weighted_or_the_chosen_scale_alone():
+    from forecasts.batch import scale_weights
+
+    scores = {0: 0.5, 1: 1.0}  # relative backtest scores of two candidate scales (naive = 1)
+    assert scale_weights(scores, 1, DEFAULT) == {1: 0.5, 0: 0.5}
+    assert list(scale_weights(scores, 1, DEFAULT)) == [1, 0]  # the chosen scale first
+    weighted = scale_weights(scores, 0, ForecastConfig(scale_blend="weighted", scale_power=3.0))
+    assert weighted[0] == pytest.approx(8 / 9) and weighted[1] == pytest.approx(1 / 9)
+    assert scale_weights(scores, 0, ForecastConfig(scale_blend="none")) == {0: 1.0}
+    # A scale without a backtest score does not count; one scale alone is not blended.
+    assert scale_weights({0: 0.7}, 0, DEFAULT) == {0: 1.0}
+
+
+@given(st.floats(-3, 3), st.floats(-3, 3), st.floats(0.05, 0.95))
+@settings(max_examples=60, deadline=None)
+def test_the_blended_median_is_the_mean_of_the_scales_medians_and_keeps_the_bounds(log_step, level_step, w):
+    from forecasts.batch import blended_median
+    from forecasts.scales import Bounds, ScaleTransform
+
+    log, level = ScaleTransform("log", Bounds(0.0, None)), ScaleTransform("level", Bounds(0.0, None))
+    log_median = np.log(100.0) + log_step * np.arange(1, 7)
+    level_median = 100.0 + 60 * level_step * np.arange(1, 7)  # may run below 0: its inverse stops at the bound
+    blended, used = blended_median(log, [(log, log_median, w), (level, level_median, 1 - w)])
+    expected = w * np.exp(log_median) + (1 - w) * np.maximum(level_median, 0.0)
+    assert used == pytest.approx([w, 1 - w])
+    assert np.exp(blended) == pytest.approx(expected, rel=1e-9)
+    assert np.isfinite(blended).all()
+    # On the level scale of a bounded share, a logit median carried over stays inside the bounds.
+    share = Bounds(0.0, 100.0)
+    lvl, logit = ScaleTransform("level", share), ScaleTransform("logit", share)
+    blended, _ = blended_median(lvl, [(lvl, np.full(6, 99.0), w), (logit, np.full(6, 8.0), 1 - w)])
+    assert share.contains(blended)
+
+
+def test_a_scale_whose_median_is_not_finite_is_left_out_of_the_blend():
+    from forecasts.batch import blended_median
+    from forecasts.scales import Bounds, ScaleTransform
+
+    log, level = ScaleTransform("log", Bounds(0.0, None)), ScaleTransform("level", Bounds(0.0, None))
+    chosen = np.log(np.full(3, 50.0))
+    blended, used = blended_median(log, [(log, chosen, 0.5), (level, np.array([1.0, np.nan, 3.0]), 0.5)])
+    assert used == [1.0, 0.0] and np.allclose(blended, chosen)
+
+
+def test_the_output_says_how_the_scales_medians_were_blended(papers_forecast):
+    for fit in papers_forecast.fits.values():
+        weights = fit["scale_weights"]
+        assert next(iter(weights)) == fit["scale"] and set(weights) <= {"log", "level"}
+        assert sum(weights.values()) == pytest.approx(1, abs=1e-3)
+
+
+def test_without_blending_the_median_is_the_chosen_scales_own(ai_papers):
+    """The blend moves only the median: the chosen scale and model weights are those of the unblended forecast."""
+    blended = forecast_pair(ai_papers, PAPERS, DEFAULT)
+    alone = forecast_pair(ai_papers, PAPERS, ForecastConfig(n_paths=1000, current_year=2026, scale_blend="none"))
+    for country in ("CHN", "USA"):
+        assert blended.fits[country]["scale"] == alone.fits[country]["scale"]
+        assert blended.fits[country]["weights"] == alone.fits[country]["weights"]
+        assert alone.fits[country]["scale_weights"] == {alone.fits[country]["scale"]: 1.0}
+    assert not blended.forecasts["mean"].equals(alone.forecasts["mean"])
