@@ -1,6 +1,7 @@
 """`AITRACK_EXECUTOR` → where a forecast batch's statsforecast fits run (`forecasts.executors`), for one job.
 
-`local` (the default) runs them in this process; `dask://host:port` connects a `distributed.Client` to that Dask
+`local` (the default) runs them on this machine, on a pool of the job's `workers` processes forked once for the job
+(`forecasts.executors.LocalPool`); `dask://host:port` connects a `distributed.Client` to that Dask
 scheduler for the length of the job and closes it afterwards. The workers need this package installed (the same
 version: they import `forecasts.engine` by name).
 """
@@ -47,13 +48,16 @@ def configured_executor(value: str | None) -> str:
 
 
 @contextmanager
-def forecast_executor(value: str) -> Iterator[object]:
-    """The executor for `value` (checked by `check_executor`); a Dask client is closed when the block ends."""
-    from forecasts.executors import Dask, InProcess
+def forecast_executor(value: str, workers: int = 1) -> Iterator[object]:
+    """The executor for `value` (checked by `check_executor`): `local` a pool of `workers` processes (this process
+    alone for 1), ended with the block; a Dask client is closed when the block ends."""
+    from forecasts.engine import warm_up
+    from forecasts.executors import Dask, LocalPool
 
     check_executor(value)
     if value == LOCAL:
-        yield InProcess()
+        with LocalPool(workers, initializer=warm_up) as pool:
+            yield pool
         return
     from distributed import Client
 

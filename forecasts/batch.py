@@ -1,9 +1,10 @@
 """One run's series in (each on its candidate scales), each series' chosen fit out: scale, weights, calibrated
 model-scale forecast to the needed horizon.
 
-Two statsforecast batches per run: (1) every series' rolling-origin backtest windows on every candidate scale,
-(2) every series' full history on its chosen scale with its chosen models. The pooled calibration needs every
-series' backtest, which is why a run is fitted as one batch rather than series by series.
+One statsforecast batch per run, of two fits that overlap on the executor's workers: (1) every series' rolling-origin
+backtest windows on every candidate scale, (2) every series' full history on every candidate scale with every
+candidate model. The pooled calibration needs every series' backtest, which is why a run is fitted as one batch
+rather than series by series; the backtest then chooses each series' scale, weights and blend among the fits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasts.engine import candidates_for, fit_windows
+from forecasts.engine import FitRequest, candidates_for, fit_many
 from forecasts.executors import Executor, InProcess
 from forecasts.models import rw_drift
 from forecasts.registry import SHORT_SERIES_MODELS
@@ -377,8 +378,17 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
         for r, w in enumerate(meta):
             by_series.setdefault((w.series, w.transform), []).append(r)
         chains = list(by_series.values())
-    fits = fit_windows(windows, (*every, "naive"), config.backtest_horizon, n_jobs=config.workers, seed=config.seed,
-                       spread=config.spread, executor=executor, chains=chains, step=config.origin_step)
+    horizon = max(steps_needed, default=1)
+    # The final fits do not depend on the backtest's choices: every series' full history on each of its candidate
+    # scales, with every candidate model (the blend uses every scale's median, the weights every candidate). So
+    # both fits go to the executor together (engine.fit_many) and overlap on its workers.
+    final_keys = [(i, t) for i, s in enumerate(series) for t in range(len(s.transforms))]
+    final_row = {key: r for r, key in enumerate(final_keys)}
+    backtest = FitRequest(windows, (*every, "naive"), config.backtest_horizon, config.workers, config.seed,
+                          config.spread, chains, config.origin_step)
+    full = FitRequest([series[i].model_values(t) for i, t in final_keys], every, horizon, config.workers, config.seed,
+                      config.spread)
+    fits, final = fit_many([backtest, full], executor)
     rows: dict[int, dict[int, list[int]]] = {}
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
@@ -387,19 +397,10 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
     chosen_t = [t for t, _ in choices]
     blends = [scale_weights(scores, t, config) for t, scores in choices]
 
-    horizon = max(steps_needed, default=1)
-    # Every blended scale's full history (the chosen scale's first), each with the models weighted on that scale.
-    final_windows, final_rows, weights_of = [], {}, {}
-    for i, (s, blend) in enumerate(zip(series, blends)):
-        for t in blend:
-            final_rows[i, t] = len(final_windows)
-            final_windows.append(s.model_values(t))
-            weights_of[i, t] = evaluations[i][t].weights if evaluations[i] else {candidates[i][0]: 1.0}
-    final_models = tuple(dict.fromkeys(m for w in weights_of.values() for m in w))
-    final = fit_windows(final_windows, final_models, horizon, n_jobs=config.workers, seed=config.seed,
-                        spread=config.spread, executor=executor)
-    chosen_rows = [final_rows[i, t] for i, t in enumerate(chosen_t)]
-    fallback = rw_drift([final_windows[r] for r in chosen_rows], horizon)
+    weights_of = {(i, t): ev[t].weights if ev else {candidates[i][0]: 1.0}
+                  for i, (ev, blend) in enumerate(zip(evaluations, blends)) for t in blend}
+    chosen_rows = [final_row[i, t] for i, t in enumerate(chosen_t)]
+    fallback = rw_drift([full.windows[r] for r in chosen_rows], horizon)
     out = []
     for i, (s, t) in enumerate(zip(series, chosen_t)):
         e = evaluations[i].get(t)
@@ -416,11 +417,11 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
             weights, mean, sd = {"rw_drift": 1.0}, fallback[0][i], fallback[1][i]
             blend = {t: 1.0}
         elif len(blend) > 1:
-            medians = [(s.transforms[k], combine(final, weights_of[i, k], [final_rows[i, k]])[0][0], w)
+            medians = [(s.transforms[k], combine(final, weights_of[i, k], [final_row[i, k]])[0][0], w)
                        for k, w in blend.items()]
             mean, used = blended_median(s.transforms[t], medians)
             blend = dict(zip(blend, used))
-        history = final_windows[chosen_rows[i]]
+        history = full.windows[chosen_rows[i]]
         # A short series' trend rests on a few backtest forecasts of at most a few years, and a log-scale take-off
         # that is slowing would compound the pace it is leaving: both are damped from the first forecast year
         # instead of after the backtested horizon.

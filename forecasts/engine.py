@@ -11,6 +11,7 @@ windows long enough for it (statsforecast stops the whole batch on one failure).
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +26,13 @@ _SD_LEVEL = min(LEVELS)
 _Z_SD_LEVEL = Z[_SD_LEVEL]
 # Fewer series than this in one statsforecast call: fitted in this process, without a pool of workers.
 MIN_PARALLEL_SERIES = 64
+
+
+def warm_up() -> None:
+    """Load statsforecast and the models' compiled code in this process (a worker pool's initializer): the first
+    fit of a process otherwise waits about 1.5 s for the import."""
+    windows = [np.arange(1.0, 9.0)]
+    fit_windows(windows, tuple(a for a in REGISTRY if spec(a).engine == "statsforecast"), 2)
 
 
 def _statsforecast_task(task: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -105,6 +113,31 @@ def _jobs(executor: Executor, n_jobs: int, n_series: int) -> int:
     return 1 if n_series < MIN_PARALLEL_SERIES else executor.jobs_per_partition(n_jobs)
 
 
+@dataclass
+class FitRequest:
+    """One fit of `fit_many`: `fit_windows`' arguments but the executor."""
+
+    windows: list[np.ndarray]
+    models: tuple[str, ...]
+    horizon: int
+    n_jobs: int = 1
+    seed: int = 0
+    spread: str = "model"
+    chains: list[list[int]] | None = None
+    step: int = 1
+
+
+@dataclass
+class _Plan:
+    request: FitRequest
+    aliases: tuple[str, ...]
+    lengths: np.ndarray
+    borrowed: set[str]
+    result: dict[str, tuple[np.ndarray, np.ndarray]]
+    tasks: list[tuple] = field(default_factory=list)
+    targets: list[list[int]] = field(default_factory=list)
+
+
 def fit_windows(
     windows: list[np.ndarray], models: tuple[str, ...], horizon: int, *, n_jobs: int = 1, seed: int = 0,
     spread: str = "model", executor: Executor = InProcess(), chains: list[list[int]] | None = None, step: int = 1,
@@ -125,10 +158,31 @@ def fit_windows(
     The statsforecast calls run on `executor` in partitions of windows (forecasts.executors); the closed forms and
     Prophet (one random stream over its windows) run here.
     """
-    aliases = expand(models)
+    request = FitRequest(windows, models, horizon, n_jobs, seed, spread, chains, step)
+    return fit_many([request], executor)[0]
+
+
+def fit_many(requests: list[FitRequest], executor: Executor = InProcess()) -> list[dict]:
+    """`fit_windows` for several independent fits at once: every statsforecast partition of every fit goes to the
+    executor in one `map`, so that the fits overlap on its workers (results as if fitted one by one)."""
+    plans = [_plan(r, executor) for r in requests]
+    outputs = executor.map(_statsforecast_task, [task for plan in plans for task in plan.tasks])
+    results, start = [], 0
+    for plan in plans:
+        results.append(_finish(plan, outputs[start:start + len(plan.tasks)]))
+        start += len(plan.tasks)
+    return results
+
+
+def _plan(request: FitRequest, executor: Executor) -> _Plan:
+    """The closed forms fitted here, and the statsforecast partitions of one fit as executor tasks."""
+    windows, horizon, n_jobs = request.windows, request.horizon, request.n_jobs
+    aliases = expand(request.models)
     n = len(windows)
     result = {a: (np.full((n, horizon), np.nan), np.full((n, horizon), np.nan)) for a in aliases}
     lengths = np.array([w.size for w in windows])
+    borrowed = {a for a in aliases if request.spread == "rw" or not spec(a).own_spread}
+    plan = _Plan(request, aliases, lengths, borrowed, result)
     for alias in aliases:
         engine = spec(alias).engine
         if engine in ("closed_form", "prophet"):
@@ -137,22 +191,20 @@ def fit_windows(
             if not subset:
                 continue
             mean, sd = (closed.CLOSED_FORM[alias](subset, horizon) if engine == "closed_form"
-                        else closed.prophet(subset, horizon, seed))
+                        else closed.prophet(subset, horizon, request.seed))
             result[alias][0][chosen], result[alias][1][chosen] = mean, sd
     # statsforecast: one call per distinct set of models the window lengths allow (two or three groups).
     sf_aliases = tuple(a for a in aliases if spec(a).engine == "statsforecast")
-    chained = {i for chain in chains or () for i in chain}
+    chains, step = request.chains or (), request.step
+    chained = {i for chain in chains for i in chain}
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, length in enumerate(lengths.tolist()):
         allowed = tuple(a for a in sf_aliases if spec(a).min_points <= length)
         if allowed and i not in chained:
             groups.setdefault(allowed, []).append(i)
-    borrowed = {a for a in aliases if spread == "rw" or not spec(a).own_spread}
-    # Every statsforecast call of this fit, split into partitions of series, goes to the executor at once.
-    tasks, targets = [], []
     # Chains: one cross-validation call per model and number of windows long enough for it.
     chain_groups: dict[tuple[str, int], list[list[int]]] = {}
-    for chain in chains or ():
+    for chain in chains:
         if any(lengths[b] - lengths[a] != step for a, b in zip(chain, chain[1:])):
             raise ValueError(f"a chain's windows must each be {step} points longer than the one before")
         for alias in sf_aliases:
@@ -162,9 +214,9 @@ def fit_windows(
     for (alias, _), members in chain_groups.items():
         for part in split(len(members), executor.partitions_for(len(members))):
             chosen = [members[k] for k in part]
-            tasks.append(("chains", [[windows[i] for i in chain] for chain in chosen], (alias,), horizon,
-                          _jobs(executor, n_jobs, len(chosen)), alias not in borrowed, step))
-            targets.append([i for chain in chosen for i in chain])
+            plan.tasks.append(("chains", [[windows[i] for i in chain] for chain in chosen], (alias,), horizon,
+                               _jobs(executor, n_jobs, len(chosen)), alias not in borrowed, step))
+            plan.targets.append([i for chain in chosen for i in chain])
     for allowed, members in groups.items():
         # Models whose own intervals are wanted in one call, the others (point forecasts only) in another.
         for subset, intervals in ((tuple(a for a in allowed if a not in borrowed), True),
@@ -173,15 +225,21 @@ def fit_windows(
                 continue
             for part in split(len(members), executor.partitions_for(len(members))):
                 chosen = [members[k] for k in part]
-                tasks.append(([windows[i] for i in chosen], subset, horizon, _jobs(executor, n_jobs, len(chosen)),
-                              intervals))
-                targets.append(chosen)
-    for chosen, fitted in zip(targets, executor.map(_statsforecast_task, tasks)):
+                plan.tasks.append(([windows[i] for i in chosen], subset, horizon,
+                                   _jobs(executor, n_jobs, len(chosen)), intervals))
+                plan.targets.append(chosen)
+    return plan
+
+
+def _finish(plan: _Plan, outputs: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The statsforecast partitions' forecasts in place; borrowed spreads, combinations; unusable fits NaN."""
+    result, lengths, aliases = plan.result, plan.lengths, plan.aliases
+    for chosen, fitted in zip(plan.targets, outputs):
         for alias, (mean, sd) in fitted.items():
             result[alias][0][chosen], result[alias][1][chosen] = mean, sd
-    if borrowed:
-        rw_sd = closed.rw_drift(windows, horizon)[1]
-        for alias in borrowed:
+    if plan.borrowed:
+        rw_sd = closed.rw_drift(plan.request.windows, plan.request.horizon)[1]
+        for alias in plan.borrowed:
             mean, _ = result[alias]
             result[alias] = (mean, np.where(np.isfinite(mean), rw_sd, np.nan))
     for alias in aliases:

@@ -150,19 +150,23 @@ def _pair_history(history: pl.DataFrame, pair: tuple[str, str], as_of: int | Non
     missing = {"country", "year", "value"} - set(history.columns)
     if missing:
         raise ValueError(f"history lacks column(s): {', '.join(sorted(missing))}")
+    frame = history.lazy()
     if "value_kind" in history.columns:
         # The caller should already have done this; a target that slipped through would be forecast as fact.
-        history = history.filter(pl.col("value_kind").is_in(HISTORY_KINDS))
-    frame = history.select(
+        frame = frame.filter(pl.col("value_kind").is_in(HISTORY_KINDS))
+    frame = frame.select(
         pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int64), pl.col("value").cast(pl.Float64)
     ).filter(pl.col("country").is_in(list(pair)) & pl.col("value").is_finite())
     if as_of is not None:
         frame = frame.filter(pl.col("year") <= as_of)
-    duplicated = frame.select("country", "year").is_duplicated()
-    if duplicated.any():
-        row = frame.filter(duplicated).row(0, named=True)
+    frame = frame.sort("country", "year").collect()
+    # Sorted by country and year: a repeated (country, year) is two equal neighbours.
+    countries, years = frame["country"].to_numpy(), frame["year"].to_numpy()
+    repeated = np.flatnonzero((countries[1:] == countries[:-1]) & (years[1:] == years[:-1]))
+    if repeated.size:
+        row = frame.row(int(repeated[0]), named=True)
         raise ValueError(f"history has more than one value for {row['country']} {row['year']}; pick one source per series")
-    return frame.sort("country", "year")
+    return frame
 
 
 def prepare_series(years: np.ndarray, values: np.ndarray, spec: SeriesSpec) -> tuple[PreparedSeries, list[str]]:
@@ -194,11 +198,14 @@ def _prepare_job(job: ForecastJob, all_series: list[PreparedSeries]) -> _Prepare
     frame = _pair_history(job.history, job.pair, job.as_of)
     prepared = _Prepared(job, frame, {}, [])
     short = []
+    countries = frame["country"].to_numpy()
+    years, values = frame["year"].to_numpy(), frame["value"].to_numpy()
     for country in job.pair:
-        mine = frame.filter(pl.col("country") == country)
-        if mine.height < MIN_POINTS_ANY:
-            short.append(f"{country}: {mine.height} point(s); at least {MIN_POINTS_ANY} needed")
-        prepared.raw[country] = (mine["year"].to_numpy(), mine["value"].to_numpy())
+        mine = countries == country
+        n = int(mine.sum())
+        if n < MIN_POINTS_ANY:
+            short.append(f"{country}: {n} point(s); at least {MIN_POINTS_ANY} needed")
+        prepared.raw[country] = (years[mine], values[mine])
     if short:
         prepared.error = short
         return prepared

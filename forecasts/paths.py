@@ -126,9 +126,9 @@ def marginal_quantiles(mean: np.ndarray, sd: np.ndarray, inner: np.ndarray, oute
 
 @functools.lru_cache(maxsize=8)
 def _normal_scores(probabilities: tuple[float, ...]) -> np.ndarray:
-    from scipy.stats import norm
+    from scipy.special import ndtri
 
-    scores = norm.ppf(np.array(probabilities))
+    scores = ndtri(np.array(probabilities))
     scores.flags.writeable = False
     return scores
 

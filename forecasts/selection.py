@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri  # the standard normal quantile (scipy.stats' norm.ppf, without importing scipy.stats)
 
 from contracts.intervals import LEVELS
 
 # Standard-normal quantile of each central interval's upper end: z80 ≈ 1.2816, z95 ≈ 1.9600.
-Z = {level: float(norm.ppf(0.5 + level / 200)) for level in LEVELS}
+Z = {level: float(ndtri(0.5 + level / 200)) for level in LEVELS}
 INNER, OUTER = min(LEVELS), max(LEVELS)
 # A series' own backtest errors are worth this many pooled ones in its widening factor.
 SERIES_PRIOR_FORECASTS = 40

@@ -247,28 +247,30 @@ def forecast_subjects(
     t0 = time.perf_counter()
     _check_subjects(catalog, indicators, dimensions)
     pair = checked_pair(pair)
-    observations = history_observations(reader, as_of=as_of)
-    if pair != DEFAULT_PAIR:
-        from indicators.derive import rederive_for_pair
+    # The executor's workers start first: they load the fitting engine while this process reads the history.
+    with forecast_executor(configured_executor(executor), workers) as runner:
+        observations = history_observations(reader, as_of=as_of)
+        if pair != DEFAULT_PAIR:
+            from indicators.derive import rederive_for_pair
 
-        # The stored pair-dependent series (states closer to CHN's democracy level than to USA's) answer the default
-        # pair's question: another pair gets its own.
-        observations = rederive_for_pair(observations, catalog, pair)
-    if indicators is None and dimensions is None:
-        wanted_ind, wanted_dim = pair_indicators(catalog), list(DIMENSION_NAMES)
-    else:
-        wanted_ind, wanted_dim = list(indicators or []), list(dimensions or [])
-    # A dimension's paths need its members' indicator paths.
-    needed = list(dict.fromkeys(wanted_ind + [m for d in wanted_dim for m in catalog.dimension_weights(d)]))
-    config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=workers)
-    jobs = [
-        ForecastJob(history=observations.filter((pl.col("indicator") == i) & pl.col("country").is_in(pair))
-                    .select("country", "year", "value"), spec=series_spec(catalog.get(i)), pair=pair, as_of=as_of)
-        for i in needed
-    ]  # fmt: skip
-    kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
-    reference, calibrated_on = reference_calibration(reader, kind, pair)
-    with forecast_executor(configured_executor(executor)) as runner:
+            # The stored pair-dependent series (states closer to CHN's democracy level than to USA's) answer the default
+            # pair's question: another pair gets its own.
+            observations = rederive_for_pair(observations, catalog, pair)
+        if indicators is None and dimensions is None:
+            wanted_ind, wanted_dim = pair_indicators(catalog), list(DIMENSION_NAMES)
+        else:
+            wanted_ind, wanted_dim = list(indicators or []), list(dimensions or [])
+        # A dimension's paths need its members' indicator paths.
+        needed = list(dict.fromkeys(wanted_ind + [m for d in wanted_dim for m in catalog.dimension_weights(d)]))
+        config = ForecastConfig(horizon=horizon, n_paths=n_paths, seed=seed, workers=workers)
+        # One pass over the history, split by indicator (a filter per indicator costs a scan each).
+        by_indicator = observations.filter(pl.col("indicator").is_in(needed) & pl.col("country").is_in(pair)) \
+            .select("indicator", "country", "year", "value").partition_by("indicator", as_dict=True, include_key=False)
+        empty = pl.DataFrame(schema={"country": pl.String, "year": pl.Int64, "value": pl.Float64})
+        jobs = [ForecastJob(history=by_indicator.get((i,), empty), spec=series_spec(catalog.get(i)), pair=pair,
+                            as_of=as_of) for i in needed]
+        kind = "backtest" if as_of is not None else ("official" if official else "adhoc")
+        reference, calibrated_on = reference_calibration(reader, kind, pair)
         batch, calibration = forecast_run(jobs, config, reference, runner)
     results = {job.spec.subject: res for job, res in zip(jobs, batch)}
 

@@ -107,7 +107,7 @@ def forecast_countries(reader: Reader, catalog: Catalog, indicator: str, *, coun
     if countries is not None:
         history = history.filter(pl.col("country").is_in(list(countries)))
     reference, calibrated_on = reference_calibration(reader, "adhoc" if as_of is None else "backtest", DEFAULT_PAIR)
-    with forecast_executor(configured_executor(executor)) as runner:
+    with forecast_executor(configured_executor(executor), workers) as runner:
         result = forecast_panel(history, series_spec(entry), _config(horizon, n_paths, seed, workers), as_of=as_of,
                                 reference=reference, executor=runner)
     last = pl.DataFrame([{"country": c, "last_year": y, "last_value": v} for c, (y, v) in result.last.items()],
@@ -140,7 +140,7 @@ def race(reader: Reader, catalog: Catalog, indicator: str, *, top: int = 10, yea
     if not ranked:
         raise UsageError(f"{indicator}: no country has data")
     reference, calibrated_on = reference_calibration(reader, "adhoc", DEFAULT_PAIR)
-    with forecast_executor(configured_executor(executor)) as runner:
+    with forecast_executor(configured_executor(executor), workers) as runner:
         result = forecast_panel(history, series_spec(entry), _config(15, n_paths, seed, workers), joint=ranked,
                                 reference=reference, executor=runner)
     forecast = [c for c in ranked if c in result.paths]

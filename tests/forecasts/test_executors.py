@@ -1,4 +1,5 @@
-"""The forecast batch on a Dask cluster gives the bytes of the in-process run (issue 16, part 3).
+"""The forecast batch on a Dask cluster, and on the local pool of forked workers, gives the bytes of the in-process
+run (issue 16, part 3; issue 12).
 
 Real series: the World Bank files of the embedded snapshot (data/snapshot/worldbank; ../shared/data/worldbank/
 SOURCES.md), loaded by the same loader `aitrack run` uses into a scratch SQLite database; every country with at
@@ -29,7 +30,7 @@ from db.read import Reader
 from db.session import make_engine
 from db.write import Writer
 from forecasts import ForecastConfig, ForecastJob, forecast_many
-from forecasts.executors import Dask, InProcess
+from forecasts.executors import Dask, InProcess, LocalPool
 
 PANEL_INDICATORS = ("gerd_pct_gdp", "researchers_per_million", "hightech_exports")
 PAIR_INDICATORS = ("gerd_pct_gdp", "researchers_per_million", "hightech_exports")
@@ -93,6 +94,32 @@ def test_dask_batch_is_byte_identical_to_in_process(jobs, cluster_client):
     assert len(cross_l) == len(PAIR_INDICATORS) and cross_r == cross_l
 
 
+class CountingPool(LocalPool):
+    """The local pool, recording how many partitions each `map` (every fit of a batch at once) was given."""
+
+    def __init__(self, workers):
+        super().__init__(workers)
+        self.calls: list[int] = []
+
+    def map(self, fn, partitions):
+        self.calls.append(len(partitions))
+        return super().map(fn, partitions)
+
+
+def test_local_pool_batch_is_byte_identical_to_in_process(jobs):
+    local = forecast_many(jobs, CONFIG, InProcess())
+    with CountingPool(2) as pool:
+        pooled = forecast_many(jobs, CONFIG, pool)
+        worker_pids = {p.pid for p in pool._pool._pool}
+    # One map per batch: the backtest's and the final fit's partitions together, several per model group.
+    assert len(pool.calls) == 1 and pool.calls[0] >= 8
+    assert pool._pool is None and len(worker_pids) == 2  # the pool ended with the block
+    assert [r.status for r in pooled] == [r.status for r in local]
+    table_l, paths_l, cross_l = _bytes(local)
+    table_p, paths_p, cross_p = _bytes(pooled)
+    assert table_p == table_l and paths_p == paths_l and cross_p == cross_l
+
+
 def test_single_country_jobs_have_their_own_streams(jobs):
     """Two countries of one indicator never share shocks (a panel of single-country jobs is independent)."""
     singles = [j for j in jobs if len(j.pair) == 1 and j.spec.subject == PANEL_INDICATORS[0]][:2]
@@ -115,7 +142,11 @@ def test_executor_setting(monkeypatch, cluster_client):
         load_settings()
     monkeypatch.setenv("AITRACK_EXECUTOR", "local")
     with forecast_executor(load_settings().executor) as executor:
-        assert isinstance(executor, InProcess)
+        # One worker: no pool, this process fits (statsforecast's n_jobs is the job's one worker).
+        assert isinstance(executor, LocalPool) and executor.partitions_for(10_000) == 1
+        assert executor.jobs_per_partition(1) == 1
+    with forecast_executor(load_settings().executor, 2) as executor:
+        assert executor.partitions_for(10_000) == 4 and executor.jobs_per_partition(2) == 1
     address = cluster_client.scheduler.address.replace("tcp://", "dask://")
     with forecast_executor(address) as executor:
         assert isinstance(executor, Dask) and executor.partitions_for(10_000) == 4
