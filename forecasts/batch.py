@@ -388,12 +388,14 @@ def fit_series(series: list[PreparedSeries], steps_needed: list[int], config,
                           config.spread, chains, config.origin_step)
     full = FitRequest([series[i].model_values(t) for i, t in final_keys], every, horizon, config.workers, config.seed,
                       config.spread)
-    fits, final = fit_many([backtest, full], executor)
+    fitted = fit_many([backtest, full], executor)
+    fits = next(fitted)  # the workers go on with the final fits meanwhile
     rows: dict[int, dict[int, list[int]]] = {}
     for r, w in enumerate(meta):
         rows.setdefault(w.series, {}).setdefault(w.transform, []).append(r)
     evaluations = [_evaluate(s, rows.get(i, {}), fits, meta, candidates[i], config) for i, s in enumerate(series)]
     run_calibration, choices = calibrate_and_choose(series, evaluations, config, reference)
+    final = next(fitted)
     chosen_t = [t for t, _ in choices]
     blends = [scale_weights(scores, t, config) for t, scores in choices]
 

@@ -137,14 +137,20 @@ def p_by_year(p_by: dict[int, float | None], year: int, path_years: np.ndarray) 
     return float(p_by[min(year, years[-1])])
 
 
-def _common_years(history: pl.DataFrame, pair: tuple[str, str]) -> pl.DataFrame:
-    frame = history.filter(pl.col("country").is_in(list(pair)))
-    if frame.height == 0:
-        return pl.DataFrame()
-    wide = frame.pivot(on="country", index="year", values="value", aggregate_function="first")
-    if pair[0] not in wide.columns or pair[1] not in wide.columns:
-        return pl.DataFrame()
-    return wide.drop_nulls(list(pair)).sort("year")
+def _common_years(history: pl.DataFrame, pair: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The years both countries report (sorted) and each one's value in them (its first row for a year), or None
+    when a country has no data."""
+    countries = history["country"].to_numpy()
+    years, values = history["year"].to_numpy(), history["value"].to_numpy().astype(float)
+    sides = []
+    for country in pair:
+        mine = (countries == country) & np.isfinite(values)
+        if not mine.any():
+            return None
+        sides.append((years[mine], values[mine]))
+    (years_a, values_a), (years_b, values_b) = sides
+    common, first_a, first_b = np.intersect1d(years_a, years_b, return_indices=True)
+    return common, values_a[first_a], values_b[first_b]
 
 
 def crossover_from_paths(
@@ -174,11 +180,11 @@ def crossover_from_paths(
     challenger, incumbent = pair
     base = dict(subject=subject, pair=pair_label(pair), model=model, subject_kind=kind, horizon=horizon_year)
     common = _common_years(history, pair)
-    if common.height < MIN_COMMON_YEARS:
-        reason = "a country has no data" if common.width == 0 else f"{common.height} common years; at least {MIN_COMMON_YEARS} needed"
+    if common is None or common[0].size < MIN_COMMON_YEARS:
+        reason = "a country has no data" if common is None else f"{common[0].size} common years; at least {MIN_COMMON_YEARS} needed"
         return Crossover(status="insufficient_data", notes=[reason], **base)
-    years = common["year"].to_numpy()
-    gap = common[challenger].to_numpy() - common[incumbent].to_numpy()
+    years, challenger_values, incumbent_values = common
+    gap = challenger_values - incumbent_values
     nonzero = np.sign(gap)[np.sign(gap) != 0]
     data_end = int(years[-1])
     if nonzero.size == 0:

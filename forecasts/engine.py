@@ -11,6 +11,7 @@ windows long enough for it (statsforecast stops the whole batch on one failure).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,19 +160,18 @@ def fit_windows(
     Prophet (one random stream over its windows) run here.
     """
     request = FitRequest(windows, models, horizon, n_jobs, seed, spread, chains, step)
-    return fit_many([request], executor)[0]
+    return next(fit_many([request], executor))
 
 
-def fit_many(requests: list[FitRequest], executor: Executor = InProcess()) -> list[dict]:
-    """`fit_windows` for several independent fits at once: every statsforecast partition of every fit goes to the
-    executor in one `map`, so that the fits overlap on its workers (results as if fitted one by one)."""
+def fit_many(requests: list[FitRequest], executor: Executor = InProcess()) -> Iterator[dict]:
+    """`fit_windows` for several independent fits at once, each fit's result as soon as its partitions are done
+    (in request order): every statsforecast partition of every fit goes to the executor in one `imap`, so the fits
+    overlap on its workers, and the caller can use the first fit while the workers are still on the later ones.
+    Results are as if fitted one by one."""
     plans = [_plan(r, executor) for r in requests]
-    outputs = executor.map(_statsforecast_task, [task for plan in plans for task in plan.tasks])
-    results, start = [], 0
+    outputs = executor.imap(_statsforecast_task, [task for plan in plans for task in plan.tasks])
     for plan in plans:
-        results.append(_finish(plan, outputs[start:start + len(plan.tasks)]))
-        start += len(plan.tasks)
-    return results
+        yield _finish(plan, [next(outputs) for _ in plan.tasks])
 
 
 def _plan(request: FitRequest, executor: Executor) -> _Plan:

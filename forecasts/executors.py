@@ -13,7 +13,7 @@ same bytes whichever executor ran it. The executor is chosen by the application 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,9 +22,12 @@ MIN_PARTITION_SERIES = 32
 
 
 class Executor(Protocol):
-    """`map(fn, partitions)` → `[fn(p) for p in partitions]`, wherever it runs; `fn` must be importable by name."""
+    """`map(fn, partitions)` → `[fn(p) for p in partitions]`, wherever it runs; `fn` must be importable by name.
+    `imap` the same results one by one, in order, each as soon as it (and those before it) is done."""
 
     def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]: ...
+
+    def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]: ...
 
     def partitions_for(self, n_series: int) -> int:
         """How many partitions to split `n_series` series into."""
@@ -41,6 +44,9 @@ class InProcess:
 
     def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
         return [fn(p) for p in partitions]
+
+    def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]:
+        return (fn(p) for p in partitions)
 
     def partitions_for(self, n_series: int) -> int:
         return 1
@@ -80,9 +86,13 @@ class LocalPool:
             pool.join()
 
     def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
+        return list(self.imap(fn, partitions))
+
+    def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]:
+        """Every partition is queued at once; the workers take them in order."""
         if self._pool is None:
-            return [fn(p) for p in partitions]
-        return self._pool.map(fn, list(partitions), chunksize=1)
+            return (fn(p) for p in partitions)
+        return self._pool.imap(fn, list(partitions), chunksize=1)
 
     def partitions_for(self, n_series: int) -> int:
         if self._pool is None:
@@ -110,6 +120,10 @@ class Dask:
         # pure=False: two equal partitions of different runs are still two tasks (no cached result is reused).
         futures = self.client.map(fn, list(partitions), pure=False)
         return self.client.gather(futures)
+
+    def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]:
+        futures = self.client.map(fn, list(partitions), pure=False)
+        return (future.result() for future in futures)
 
     def partitions_for(self, n_series: int) -> int:
         return max(1, min(2 * self._threads(), n_series // MIN_PARTITION_SERIES))

@@ -54,15 +54,15 @@ def jobs(tmp_path_factory) -> list[ForecastJob]:
 
 
 class CountingDask(Dask):
-    """The Dask executor, recording how many partitions each fit was split into."""
+    """The Dask executor, recording how many partitions each batch (every fit at once) was split into."""
 
     def __init__(self, client):
         super().__init__(client)
         self.calls: list[int] = []
 
-    def map(self, fn, partitions):
+    def imap(self, fn, partitions):
         self.calls.append(len(partitions))
-        return super().map(fn, partitions)
+        return super().imap(fn, partitions)
 
 
 @pytest.fixture(scope="module")
@@ -95,15 +95,15 @@ def test_dask_batch_is_byte_identical_to_in_process(jobs, cluster_client):
 
 
 class CountingPool(LocalPool):
-    """The local pool, recording how many partitions each `map` (every fit of a batch at once) was given."""
+    """The local pool, recording how many partitions each `imap` (every fit of a batch at once) was given."""
 
     def __init__(self, workers):
         super().__init__(workers)
         self.calls: list[int] = []
 
-    def map(self, fn, partitions):
+    def imap(self, fn, partitions):
         self.calls.append(len(partitions))
-        return super().map(fn, partitions)
+        return super().imap(fn, partitions)
 
 
 def test_local_pool_batch_is_byte_identical_to_in_process(jobs):
@@ -111,7 +111,7 @@ def test_local_pool_batch_is_byte_identical_to_in_process(jobs):
     with CountingPool(2) as pool:
         pooled = forecast_many(jobs, CONFIG, pool)
         worker_pids = {p.pid for p in pool._pool._pool}
-    # One map per batch: the backtest's and the final fit's partitions together, several per model group.
+    # One imap per batch: the backtest's and the final fit's partitions together, several per model group.
     assert len(pool.calls) == 1 and pool.calls[0] >= 8
     assert pool._pool is None and len(worker_pids) == 2  # the pool ended with the block
     assert [r.status for r in pooled] == [r.status for r in local]
