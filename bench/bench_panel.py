@@ -8,7 +8,9 @@ scales, pooled calibration) and 2,000 paths per series. Measured:
 1. the whole panel in-process (statsforecast with n_jobs=2), and 100 and 1,000 series drawn evenly from it (every
    k-th job), so that the time per series shows how the cost grows (after an unmeasured 20-series warm-up: imports
    and numba's compilation); wall and CPU seconds (this process and statsforecast's worker processes);
-2. the whole panel on `distributed.LocalCluster(n_workers=2, threads_per_worker=1)`: the cluster's start-up, and the
+2. the whole panel on the CLI's `local` executor (`forecasts.executors.LocalPool`, 2 forked workers, their start
+   included), checked byte for byte against the in-process forecast rows;
+3. the whole panel on `distributed.LocalCluster(n_workers=2, threads_per_worker=1)`: the cluster's start-up, and the
    batch itself, checked byte for byte against the in-process forecast rows.
 
 Run: `make run` once (the database), then `.venv/bin/python bench/bench_panel.py [--out bench/bench_panel.json]`.
@@ -38,7 +40,8 @@ from aitrack.jobs.panel import world_panel_jobs  # noqa: E402
 from db.read import Reader  # noqa: E402
 from db.session import make_engine  # noqa: E402
 from forecasts import ForecastConfig, forecast_many  # noqa: E402
-from forecasts.executors import Dask, InProcess  # noqa: E402
+from forecasts.engine import warm_up  # noqa: E402
+from forecasts.executors import Dask, InProcess, LocalPool  # noqa: E402
 
 N_PATHS = 2000
 SIZES = (100, 1000)
@@ -96,6 +99,15 @@ def main() -> None:
         seconds, cpu, local = _timed(subset, config, InProcess())
         rows.append(_row("in-process", len(subset), seconds, cpu))
         print(f"  in-process {len(subset):>5} series: {seconds:7.2f} s ({cpu:.1f} CPU s)")
+    # The CLI's `local` executor: a pool of 2 workers forked for the batch (its workers' CPU counts once joined).
+    start, cpu = time.perf_counter(), _cpu_s()
+    with LocalPool(2, initializer=warm_up) as pool:
+        _, _, pooled = _timed(jobs, config, pool)
+    seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
+    pool_identical = _table(pooled) == _table(local)
+    rows.append(_row("local pool 2", len(jobs), seconds, cpu))
+    print(f"  local pool {len(jobs):>5} series: {seconds:7.2f} s ({cpu:.1f} CPU s; pool start included; rows identical "
+          f"to in-process: {pool_identical})")
     dask = None
     if not args.skip_dask:
         from distributed import Client, LocalCluster
@@ -126,6 +138,7 @@ def main() -> None:
         "panel": {"series": len(jobs), "indicators": indicators, "countries": countries,
                   "n_paths": N_PATHS, "min_points": config.min_points_full},
         "runs": rows,
+        "local_pool_identical_rows": pool_identical,
         "dask": dask,
     }
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
