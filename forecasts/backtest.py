@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from contracts.pair import DEFAULT_PAIR
-from forecasts.crossover import Crossover
+from forecasts.crossover import Crossover, common_years
 from forecasts.pair import ForecastConfig, ForecastJob, SeriesSpec, forecast_many
 
 
@@ -63,18 +63,13 @@ class BacktestResult:
 def actual_crossing(history: pl.DataFrame, pair: tuple[str, str], leader: str, after: int) -> tuple[int | None, int | None]:
     """First year after `after` in which the side trailing `leader` was ahead, and the last common year."""
     trailing = pair[1] if leader == pair[0] else pair[0]
-    wide = (
-        history.filter(pl.col("country").is_in(list(pair)) & (pl.col("year") > after))
-        .pivot(on="country", index="year", values="value", aggregate_function="first")
-    )
-    if trailing not in wide.columns or leader not in wide.columns:
+    common = common_years(history.filter(pl.col("year") > after), (trailing, leader))
+    if common is None or common[0].size == 0:
         return None, None
-    common = wide.drop_nulls([trailing, leader]).sort("year")
-    if common.height == 0:
-        return None, None
-    ahead = common.filter(pl.col(trailing) > pl.col(leader))
-    first = int(ahead["year"][0]) if ahead.height else None
-    return first, int(common["year"][-1])
+    years, trailing_values, leader_values = common
+    ahead = years[trailing_values > leader_values]
+    first = int(ahead[0]) if ahead.size else None
+    return first, int(years[-1])
 
 
 def interval_hit(actual_year: int | None, last_observed: int | None, lower: int | None, upper: int | None) -> bool | None:

@@ -137,7 +137,7 @@ def p_by_year(p_by: dict[int, float | None], year: int, path_years: np.ndarray) 
     return float(p_by[min(year, years[-1])])
 
 
-def _common_years(history: pl.DataFrame, pair: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def common_years(history: pl.DataFrame, pair: tuple[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The years both countries report (sorted) and each one's value in them (its first row for a year), or None
     when a country has no data."""
     countries = history["country"].to_numpy()
@@ -179,7 +179,7 @@ def crossover_from_paths(
         paths = {country: -np.asarray(values, dtype=float) for country, values in paths.items()}
     challenger, incumbent = pair
     base = dict(subject=subject, pair=pair_label(pair), model=model, subject_kind=kind, horizon=horizon_year)
-    common = _common_years(history, pair)
+    common = common_years(history, pair)
     if common is None or common[0].size < MIN_COMMON_YEARS:
         reason = "a country has no data" if common is None else f"{common[0].size} common years; at least {MIN_COMMON_YEARS} needed"
         return Crossover(status="insufficient_data", notes=[reason], **base)

@@ -22,10 +22,8 @@ MIN_PARTITION_SERIES = 32
 
 
 class Executor(Protocol):
-    """`map(fn, partitions)` → `[fn(p) for p in partitions]`, wherever it runs; `fn` must be importable by name.
-    `imap` the same results one by one, in order, each as soon as it (and those before it) is done."""
-
-    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]: ...
+    """`imap(fn, partitions)` → `fn(p) for p in partitions`, wherever it runs, one by one in order, each as soon as
+    it (and those before it) is done; `fn` must be importable by name."""
 
     def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]: ...
 
@@ -41,9 +39,6 @@ class Executor(Protocol):
 @dataclass(frozen=True)
 class InProcess:
     """The default: one partition per fit, run here, statsforecast parallel over `workers` processes."""
-
-    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
-        return [fn(p) for p in partitions]
 
     def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]:
         return (fn(p) for p in partitions)
@@ -85,9 +80,6 @@ class LocalPool:
             pool.terminate() if exc[0] is not None else pool.close()
             pool.join()
 
-    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
-        return list(self.imap(fn, partitions))
-
     def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]:
         """Every partition is queued at once; the workers take them in order."""
         if self._pool is None:
@@ -116,12 +108,8 @@ class Dask:
     def _threads(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
 
-    def map(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> list[Any]:
-        # pure=False: two equal partitions of different runs are still two tasks (no cached result is reused).
-        futures = self.client.map(fn, list(partitions), pure=False)
-        return self.client.gather(futures)
-
     def imap(self, fn: Callable[[Any], Any], partitions: Sequence[Any]) -> Iterator[Any]:
+        # pure=False: two equal partitions of different runs are still two tasks (no cached result is reused).
         futures = self.client.map(fn, list(partitions), pure=False)
         return (future.result() for future in futures)
 

@@ -53,16 +53,24 @@ def jobs(tmp_path_factory) -> list[ForecastJob]:
     return panel + pairs
 
 
-class CountingDask(Dask):
-    """The Dask executor, recording how many partitions each batch (every fit at once) was split into."""
+class Counting:
+    """An executor that records how many partitions each batch (every fit at once, one `imap`) was given."""
 
-    def __init__(self, client):
-        super().__init__(client)
+    def __init__(self, *args):
+        super().__init__(*args)
         self.calls: list[int] = []
 
     def imap(self, fn, partitions):
         self.calls.append(len(partitions))
         return super().imap(fn, partitions)
+
+
+class CountingDask(Counting, Dask):
+    pass
+
+
+class CountingPool(Counting, LocalPool):
+    pass
 
 
 @pytest.fixture(scope="module")
@@ -92,18 +100,6 @@ def test_dask_batch_is_byte_identical_to_in_process(jobs, cluster_client):
     assert table_r == table_l
     assert paths_r == paths_l
     assert len(cross_l) == len(PAIR_INDICATORS) and cross_r == cross_l
-
-
-class CountingPool(LocalPool):
-    """The local pool, recording how many partitions each `imap` (every fit of a batch at once) was given."""
-
-    def __init__(self, workers):
-        super().__init__(workers)
-        self.calls: list[int] = []
-
-    def imap(self, fn, partitions):
-        self.calls.append(len(partitions))
-        return super().imap(fn, partitions)
 
 
 def test_local_pool_batch_is_byte_identical_to_in_process(jobs):
